@@ -1,0 +1,224 @@
+// The C ABI: check arguments, call the core, translate the result. Every function is noexcept and
+// catches everything, so that no C++ exception ever reaches a C caller.
+#include "tp/tp.h"
+
+#include <sched.h>
+
+#include <cstring>
+#include <memory>
+#include <new>
+
+#include "pool.hpp"
+
+namespace {
+
+using tp::detail::Job;
+using tp::detail::Pool;
+using tp::detail::Status;
+
+// The sizes of the first published versions of the growable structs: callers built against any
+// later header pass a size at least this large.
+constexpr std::size_t kOptionsFirstSize = sizeof(tp_pool_options);
+constexpr std::size_t kStatsFirstSize = sizeof(tp_pool_stats);
+
+// The largest batch whose copy fits in memory at all: larger counts are a caller's bug.
+constexpr std::size_t kMaxBatch = (SIZE_MAX / 4) / sizeof(tp_job);
+
+static_assert(sizeof(tp_job) == sizeof(Job) && offsetof(tp_job, fn) == offsetof(Job, fn) &&
+                  offsetof(tp_job, arg) == offsetof(Job, arg),
+              "tp_job and the core's Job must share a layout: batches are copied as they are");
+
+tp_status to_c(Status status) noexcept {
+  switch (status) {
+    case Status::ok:
+      return TP_OK;
+    case Status::zero_workers:
+      return TP_ERR_ZERO_WORKERS;
+    case Status::shutdown:
+      return TP_ERR_SHUTDOWN;
+    case Status::invalid_argument:
+      return TP_ERR_INVALID_ARGUMENT;
+    case Status::out_of_memory:
+      return TP_ERR_OUT_OF_MEMORY;
+    case Status::thread_start:
+      return TP_ERR_THREAD_START;
+    case Status::topology:
+      return TP_ERR_TOPOLOGY;
+    case Status::would_deadlock:
+      return TP_ERR_WOULD_DEADLOCK;
+  }
+  return TP_ERR_INVALID_ARGUMENT;
+}
+
+Pool *core(tp_pool *pool) noexcept { return reinterpret_cast<Pool *>(pool); }
+const Pool *core(const tp_pool *pool) noexcept { return reinterpret_cast<const Pool *>(pool); }
+
+std::size_t usable_cpus() noexcept {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int count = CPU_COUNT(&set);
+    if (count > 0) return static_cast<std::size_t>(count);
+  }
+  return 1;
+}
+
+// A C caller may store any int in an enum field; read it as an int, never as an out-of-range enum.
+template <class Enum>
+int as_int(const Enum &value) noexcept {
+  static_assert(sizeof(Enum) == sizeof(int));
+  int raw;
+  std::memcpy(&raw, &value, sizeof raw);
+  return raw;
+}
+
+tp_status create(const tp_pool_options &options, tp_pool **out) noexcept {
+  if (options.workers == 0) return TP_ERR_ZERO_WORKERS;
+  if (options.workers > TP_MAX_WORKERS) return TP_ERR_INVALID_ARGUMENT;
+  const int pin = as_int(options.pin);
+  if (pin != TP_PIN_NONE && pin != TP_PIN_CORES) return TP_ERR_INVALID_ARGUMENT;
+  try {
+    tp::detail::PoolConfig config;
+    config.workers = options.workers;
+    config.pin = pin == TP_PIN_NONE ? tp::detail::Pin::none : tp::detail::Pin::cores;
+    config.spin_limit = options.spin_limit;
+    if (options.thread_name != nullptr) config.thread_name = options.thread_name;
+    config.on_worker_start = options.on_worker_start;
+    config.on_worker_stop = options.on_worker_stop;
+    config.user = options.user;
+    std::unique_ptr<Pool> pool;
+    const Status status = Pool::create(config, pool);
+    if (status != Status::ok) return to_c(status);
+    *out = reinterpret_cast<tp_pool *>(pool.release());
+    return TP_OK;
+  } catch (...) {
+    return TP_ERR_OUT_OF_MEMORY;  // copying the thread name is all that can throw here
+  }
+}
+
+void fill_stats(const tp::detail::StatsSnapshot &snapshot, tp_pool_stats *stats) noexcept {
+  tp_pool_stats full{};
+  full.size = stats->size;
+  full.executed = snapshot.executed;
+  full.stolen = snapshot.stolen;
+  full.from_injector = snapshot.from_injector;
+  full.parks = snapshot.parks;
+  full.exceptions = snapshot.exceptions;
+  full.pinned = snapshot.pinned;
+  // Write only what both the caller's and our version of the struct have.
+  std::memcpy(stats, &full, stats->size < sizeof(full) ? stats->size : sizeof(full));
+}
+
+}  // namespace
+
+extern "C" {
+
+const char *tp_status_string(tp_status status) {
+  switch (as_int(status)) {
+    case TP_OK:
+      return "TP_OK: success";
+    case TP_ERR_ZERO_WORKERS:
+      return "TP_ERR_ZERO_WORKERS: a pool needs at least one worker";
+    case TP_ERR_SHUTDOWN:
+      return "TP_ERR_SHUTDOWN: the pool no longer accepts jobs";
+    case TP_ERR_INVALID_ARGUMENT:
+      return "TP_ERR_INVALID_ARGUMENT: invalid argument";
+    case TP_ERR_OUT_OF_MEMORY:
+      return "TP_ERR_OUT_OF_MEMORY: out of memory";
+    case TP_ERR_THREAD_START:
+      return "TP_ERR_THREAD_START: the OS refused to start a thread";
+    case TP_ERR_TOPOLOGY:
+      return "TP_ERR_TOPOLOGY: hwloc could not describe this machine";
+    case TP_ERR_WOULD_DEADLOCK:
+      return "TP_ERR_WOULD_DEADLOCK: the call would wait for itself";
+  }
+  return "unknown tp_status";
+}
+
+unsigned tp_version(void) { return TP_VERSION_NUMBER; }
+
+void tp_pool_options_init(tp_pool_options *options) {
+  if (options == nullptr) return;
+  *options = tp_pool_options{};
+  options->size = sizeof(tp_pool_options);
+  options->workers = usable_cpus();
+  options->pin = TP_PIN_CORES;
+  options->spin_limit = 200;
+  options->thread_name = "tp-worker";
+}
+
+tp_status tp_pool_create(size_t workers, tp_pool **out) {
+  if (out == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  *out = nullptr;
+  tp_pool_options options;
+  tp_pool_options_init(&options);
+  options.workers = workers;
+  return create(options, out);
+}
+
+tp_status tp_pool_create_with(const tp_pool_options *options, tp_pool **out) {
+  if (out == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  *out = nullptr;
+  if (options == nullptr || options->size < kOptionsFirstSize ||
+      options->size > sizeof(tp_pool_options)) {
+    return TP_ERR_INVALID_ARGUMENT;
+  }
+  return create(*options, out);
+}
+
+tp_status tp_pool_execute(tp_pool *pool, tp_job_fn fn, void *arg) {
+  if (pool == nullptr || fn == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  return to_c(core(pool)->execute(Job{fn, arg}));
+}
+
+tp_status tp_pool_execute_batch(tp_pool *pool, const tp_job *jobs, size_t count) {
+  if (pool == nullptr || (jobs == nullptr && count > 0) || count > kMaxBatch) {
+    return TP_ERR_INVALID_ARGUMENT;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    if (jobs[i].fn == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  }
+  return to_c(core(pool)->execute_batch(reinterpret_cast<const Job *>(jobs), count));
+}
+
+tp_status tp_pool_wait_idle(tp_pool *pool) {
+  if (pool == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  return to_c(core(pool)->wait_idle());
+}
+
+tp_status tp_pool_shutdown(tp_pool *pool) {
+  if (pool == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  return to_c(core(pool)->shutdown());
+}
+
+tp_status tp_pool_destroy(tp_pool *pool) {
+  if (pool == nullptr) return TP_OK;
+  const Status status = core(pool)->shutdown();
+  if (status != Status::ok) return to_c(status);  // from one of its own jobs: nothing freed
+  delete core(pool);
+  return TP_OK;
+}
+
+size_t tp_pool_workers(const tp_pool *pool) { return pool == nullptr ? 0 : core(pool)->workers(); }
+
+int tp_pool_current_worker(const tp_pool *pool) {
+  return pool == nullptr ? -1 : core(pool)->current_worker();
+}
+
+tp_status tp_pool_get_stats(const tp_pool *pool, tp_pool_stats *stats) {
+  if (pool == nullptr || stats == nullptr || stats->size < kStatsFirstSize) {
+    return TP_ERR_INVALID_ARGUMENT;
+  }
+  fill_stats(core(pool)->stats(), stats);
+  return TP_OK;
+}
+
+tp_status tp_pool_get_worker_stats(const tp_pool *pool, size_t worker, tp_pool_stats *stats) {
+  if (pool == nullptr || stats == nullptr || stats->size < kStatsFirstSize ||
+      worker >= core(pool)->workers()) {
+    return TP_ERR_INVALID_ARGUMENT;
+  }
+  fill_stats(core(pool)->worker_stats(worker), stats);
+  return TP_OK;
+}
+
+}  // extern "C"

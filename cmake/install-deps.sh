@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian packages libtp builds and tests with, skipping those already present.
+# Uses sudo when not run as root. Safe to run again.
+set -eu
+packages="g++ cmake ninja-build pkg-config libboost-dev libhwloc-dev libgtest-dev libbenchmark-dev"
+missing=""
+for package in $packages; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing="$missing $package"
+done
+[ -z "$missing" ] && exit 0
+as_root=""
+[ "$(id -u)" -eq 0 ] || as_root="sudo"
+echo "installing:$missing"
+$as_root apt-get update -qq
+$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing

@@ -1,0 +1,109 @@
+// The per-worker stealing deque: a growable Chase-Lev deque.
+//
+// Algorithm and memory orderings: N. M. Lê, A. Pop, A. Cohen, F. Zappa Nardelli, "Correct and
+// Efficient Work-Stealing for Weak Memory Models", PPoPP 2013 (Fig. 1), itself a C11 rendering of
+// D. Chase and Y. Lev, "Dynamic Circular Work-Stealing Deque", SPAA 2005.
+//
+// One owner thread pushes and pops at the bottom (LIFO: the most recently spawned job is the one
+// whose data is still in cache); any number of thieves steal at the top (FIFO: the oldest job is
+// usually the biggest piece of a divide-and-conquer tree).
+//
+// Deviations from the paper, each deliberate:
+// - The paper's `store(relaxed); fence(seq_cst); load(relaxed)` pairs are written as seq_cst
+//   store and load. Under C++20 all seq_cst operations lie in one total order, which gives the
+//   same store-load ordering the fences give, and ThreadSanitizer understands it (it does not model
+//   standalone fences). On x86-64 this is the same code: one locked instruction on the owner's pop.
+// - The paper's `consume` load of the array is `acquire`.
+// - A slot is two relaxed atomics rather than one 16-byte atomic (which would need a lock or a
+//   cmpxchg16b per read). A thief may read the two halves torn only if the owner overwrote the slot
+//   in between; the owner does that only after top has moved past the slot, and then the thief's
+//   CAS on top fails and the torn value is discarded.
+// - Retired rings are not freed while thieves may still read them; they are kept on a list owned by
+//   the owner and freed with the deque (when the pool ends). Rings double, so the retired rings
+//   together are never larger than the live one.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "job.hpp"
+
+namespace tp::detail {
+
+inline constexpr std::size_t kCacheLine = 64;
+
+class StealingDeque {
+ public:
+  // What a thief got: a job, nothing (the deque looked empty), or a lost race (try again later).
+  enum class StealResult { success, empty, lost_race };
+
+  // `initial_capacity` is rounded up to a power of two (at least 2).
+  explicit StealingDeque(std::size_t initial_capacity = 256);
+  ~StealingDeque();
+  StealingDeque(const StealingDeque &) = delete;
+  StealingDeque &operator=(const StealingDeque &) = delete;
+
+  // Owner only. Throws std::bad_alloc when the deque is full and cannot grow; the job is then not
+  // in the deque and nothing already in it is lost.
+  void push(Job job);
+
+  // Owner only. Makes room for `count` more pushes, so that they cannot fail. Throws
+  // std::bad_alloc (nothing changes then).
+  void reserve(std::size_t count);
+
+  // Owner only. The most recently pushed job, or an empty Job.
+  Job pop() noexcept;
+
+  // Any thread. The oldest job, when this thread won it.
+  StealResult steal(Job &out) noexcept;
+
+  // Any thread; a hint only (it may be stale by the time the caller looks at it).
+  bool looks_empty() const noexcept {
+    return bottom_.load(std::memory_order_seq_cst) <= top_.load(std::memory_order_seq_cst);
+  }
+
+  // Any thread; a hint only.
+  std::size_t size_hint() const noexcept;
+
+  // Owner only: the ring's current capacity (tests use it to check growth).
+  std::size_t capacity() const noexcept;
+
+ private:
+  struct Slot {
+    std::atomic<JobFn> fn{nullptr};
+    std::atomic<void *> arg{nullptr};
+  };
+
+  struct Ring {
+    explicit Ring(std::size_t capacity)
+        : mask(static_cast<std::int64_t>(capacity) - 1), slots(new Slot[capacity]) {}
+
+    void put(std::int64_t index, Job job) noexcept {
+      Slot &slot = slots[static_cast<std::size_t>(index & mask)];
+      slot.fn.store(job.fn, std::memory_order_relaxed);
+      slot.arg.store(job.arg, std::memory_order_relaxed);
+    }
+    Job get(std::int64_t index) const noexcept {
+      const Slot &slot = slots[static_cast<std::size_t>(index & mask)];
+      return Job{slot.fn.load(std::memory_order_relaxed), slot.arg.load(std::memory_order_relaxed)};
+    }
+    std::int64_t capacity() const noexcept { return mask + 1; }
+
+    const std::int64_t mask;
+    const std::unique_ptr<Slot[]> slots;
+    Ring *retired_next = nullptr;  // owner only: the list of rings replaced by a bigger one
+  };
+
+  Ring *grow(Ring *ring, std::int64_t top, std::int64_t bottom, std::int64_t min_capacity);
+
+  // Thieves (and the owner taking the last job) CAS `top_`; the owner alone writes `bottom_` and
+  // `ring_`. They sit on separate cache lines so that steals do not invalidate the owner's line.
+  alignas(kCacheLine) std::atomic<std::int64_t> top_{0};
+  alignas(kCacheLine) std::atomic<std::int64_t> bottom_{0};
+  std::atomic<Ring *> ring_;
+  Ring *retired_ = nullptr;  // owner only
+};
+
+}  // namespace tp::detail

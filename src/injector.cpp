@@ -1,0 +1,83 @@
+#include "injector.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <new>
+
+namespace tp::detail {
+
+namespace {
+
+// Each producer thread walks the shards from its own starting point, so that concurrent producers
+// spread out without sharing a counter (a shared counter would be one more contended line).
+std::size_t next_shard(std::size_t shards) noexcept {
+  static std::atomic<std::size_t> thread_seed{0};
+  thread_local std::size_t cursor = thread_seed.fetch_add(1, std::memory_order_relaxed);
+  return cursor++ % shards;
+}
+
+// Room for every queue node a worker's refill and a few producers typically need, so that a
+// fresh pool does not allocate on its first submissions.
+constexpr std::size_t kPreallocatedNodes = 64;
+
+}  // namespace
+
+static_assert(sizeof(Batch) % alignof(Job) == 0, "the jobs after the header must be aligned");
+
+Batch *Batch::allocate(const Job *jobs, std::size_t count) {
+  void *block = ::operator new(sizeof(Batch) + count * sizeof(Job));  // throws std::bad_alloc
+  auto *batch = new (block) Batch{count};
+  std::memcpy(static_cast<void *>(batch->jobs()), jobs, count * sizeof(Job));
+  return batch;
+}
+
+void Batch::release(Batch *batch) noexcept { ::operator delete(batch); }
+
+Injector::Injector(std::size_t workers) {
+  const std::size_t count = std::clamp<std::size_t>(workers, 1, kMaxShards);
+  shards_.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    shards_.push_back(std::make_unique<Queue>(kPreallocatedNodes));
+  }
+}
+
+Injector::~Injector() {
+  for (auto &shard : shards_) {
+    Job job;
+    while (shard->pop(job)) {
+      if (is_batch(job)) Batch::release(as_batch(job));
+    }
+  }
+}
+
+void Injector::push(Job job) {
+  if (!shards_[next_shard(shards_.size())]->push(job)) {
+    throw std::bad_alloc();
+  }
+}
+
+void Injector::push_batch(const Job *jobs, std::size_t count) {
+  Batch *batch = Batch::allocate(jobs, count);
+  try {
+    push(Job{&batch_marker, batch});
+  } catch (...) {
+    Batch::release(batch);
+    throw;
+  }
+}
+
+bool Injector::pop(Job &out, std::size_t home_shard) noexcept {
+  const std::size_t count = shards_.size();
+  for (std::size_t i = 0; i < count; ++i) {
+    if (shards_[(home_shard + i) % count]->pop(out)) return true;
+  }
+  return false;
+}
+
+bool Injector::looks_empty() const noexcept {
+  return std::all_of(shards_.begin(), shards_.end(),
+                     [](const std::unique_ptr<Queue> &shard) { return shard->empty(); });
+}
+
+}  // namespace tp::detail

@@ -1,0 +1,218 @@
+#include "pool.hpp"
+
+#include <new>
+#include <system_error>
+
+namespace tp::detail {
+
+namespace {
+constexpr std::memory_order seq_cst = std::memory_order_seq_cst;
+}  // namespace
+
+Pool::Pool(const PoolConfig &config)
+    : config_(config), injector_(config.workers), sleep_(config.workers) {
+  workers_.reserve(config.workers);
+  for (std::size_t i = 0; i < config.workers; ++i) {
+    workers_.push_back(std::make_unique<Worker>(*this, i, config.deque_capacity));
+  }
+}
+
+Pool::~Pool() { stop_workers(); }
+
+Status Pool::create(const PoolConfig &config, std::unique_ptr<Pool> &out) noexcept {
+  if (config.workers == 0) return Status::zero_workers;
+  try {
+    std::unique_ptr<Pool> pool(new Pool(config));
+    if (config.pin != Pin::none) {
+      pool->topology_ = Topology::load_system();
+      pool->placement_ = pool->topology_->plan(config.pin, config.workers);
+    }
+    if (const Status status = pool->start_workers(); status != Status::ok) return status;
+    out = std::move(pool);
+    return Status::ok;
+  } catch (const std::bad_alloc &) {
+    return Status::out_of_memory;
+  } catch (const TopologyError &) {
+    return Status::topology;
+  } catch (...) {
+    return Status::out_of_memory;  // nothing else throws here; resources were the problem
+  }
+}
+
+Status Pool::start_workers() noexcept {
+  for (auto &worker : workers_) {
+    try {
+      worker->thread() = std::thread([w = worker.get()] { w->main(); });
+    } catch (const std::system_error &) {
+      stop_workers();
+      return Status::thread_start;
+    } catch (...) {
+      stop_workers();
+      return Status::out_of_memory;
+    }
+  }
+  // Wait for every worker to be placed and hooked, so that a new pool's stats and placement are
+  // settled and on_worker_start has run on every worker when create() returns.
+  const auto count = static_cast<std::uint32_t>(workers_.size());
+  for (std::uint32_t seen = started_.load(std::memory_order_acquire); seen != count;
+       seen = started_.load(std::memory_order_acquire)) {
+    started_.wait(seen, std::memory_order_acquire);
+  }
+  return Status::ok;
+}
+
+void Pool::worker_started() noexcept {
+  started_.fetch_add(1, std::memory_order_release);
+  started_.notify_all();
+}
+
+void Pool::stop_workers() noexcept {
+  sleep_.stop_all();
+  for (auto &worker : workers_) {
+    if (worker->thread().joinable()) worker->thread().join();
+  }
+}
+
+Status Pool::execute(Job job) noexcept {
+  if (Worker *self = Worker::current(this)) {
+    // A job of ours spawns: its own pending count keeps the pool from reaching quiescence, so
+    // this is accepted even while the pool drains.
+    pending_.fetch_add(1, seq_cst);
+    try {
+      self->deque().push(job);
+    } catch (...) {
+      finished(1);
+      return Status::out_of_memory;
+    }
+  } else {
+    // Count first, then look at accepting_: shutdown() stores accepting_ = false and then waits
+    // for pending_ == 0, so either it sees this job counted or we see it refuse (seq_cst both).
+    pending_.fetch_add(1, seq_cst);
+    if (!accepting_.load(seq_cst)) {
+      finished(1);
+      return Status::shutdown;
+    }
+    try {
+      injector_.push(job);
+    } catch (...) {
+      finished(1);
+      return Status::out_of_memory;
+    }
+  }
+  sleep_.notify_work();
+  return Status::ok;
+}
+
+Status Pool::execute_batch(const Job *jobs, std::size_t count) noexcept {
+  if (count == 0) return Status::ok;
+  pending_.fetch_add(count, seq_cst);
+  if (Worker *self = Worker::current(this)) {
+    try {
+      self->deque().reserve(count);  // after this, the pushes cannot fail: all or nothing
+    } catch (...) {
+      finished(count);
+      return Status::out_of_memory;
+    }
+    for (std::size_t i = 0; i < count; ++i) self->deque().push(jobs[i]);
+  } else {
+    if (!accepting_.load(seq_cst)) {
+      finished(count);
+      return Status::shutdown;
+    }
+    try {
+      if (count == 1) {
+        injector_.push(jobs[0]);
+      } else {
+        injector_.push_batch(jobs, count);
+      }
+    } catch (...) {
+      finished(count);
+      return Status::out_of_memory;
+    }
+  }
+  sleep_.notify_work();
+  return Status::ok;
+}
+
+void Pool::finished(std::uint64_t count) noexcept {
+  // Dekker with wait_for_no_pending(): we reach zero then look for waiters; a waiter registers
+  // then looks at pending_. One of us sees the other.
+  if (pending_.fetch_sub(count, seq_cst) != count || idle_waiters_.load(seq_cst) == 0) return;
+  {
+    std::lock_guard lock(idle_mutex_);
+    // Only a zero seen under the lock counts: a waiter reads the epoch under the same lock, so
+    // this zero happened after the waiter started waiting, and every job accepted before then
+    // has run. (A zero seen before a submission raced in would wrongly release the waiter.)
+    if (pending_.load(seq_cst) != 0) return;
+    ++idle_epoch_;
+  }
+  idle_cv_.notify_all();
+}
+
+void Pool::wait_for_no_pending() noexcept {
+  idle_waiters_.fetch_add(1, seq_cst);
+  {
+    std::unique_lock lock(idle_mutex_);
+    const std::uint64_t epoch = idle_epoch_;
+    // The epoch lets a waiter leave after a zero it was told about even if new jobs arrived
+    // before it woke up: under a steady stream of submissions it would otherwise never return.
+    idle_cv_.wait(lock, [&] { return pending_.load(seq_cst) == 0 || idle_epoch_ != epoch; });
+  }
+  idle_waiters_.fetch_sub(1, seq_cst);
+}
+
+Status Pool::wait_idle() noexcept {
+  if (Worker::current(this) != nullptr) return Status::would_deadlock;
+  wait_for_no_pending();
+  return Status::ok;
+}
+
+Status Pool::shutdown() noexcept {
+  if (Worker::current(this) != nullptr) return Status::would_deadlock;
+  std::lock_guard lock(lifecycle_mutex_);
+  if (stopped_) return Status::ok;
+  accepting_.store(false, seq_cst);
+  // Once pending_ is seen at zero after this point it stays there: outside submissions are
+  // refused and no job is left to spawn more.
+  wait_for_no_pending();
+  stop_workers();
+  stopped_ = true;
+  return Status::ok;
+}
+
+bool Pool::work_visible() const noexcept {
+  if (!injector_.looks_empty()) return true;
+  for (const auto &worker : workers_) {
+    if (!worker->deque().looks_empty()) return true;
+  }
+  return false;
+}
+
+int Pool::current_worker() const noexcept {
+  const Worker *self = Worker::current(this);
+  return self == nullptr ? -1 : static_cast<int>(self->index());
+}
+
+StatsSnapshot Pool::worker_stats(std::size_t index) const noexcept {
+  const WorkerStats &stats = workers_[index]->stats();
+  return StatsSnapshot{
+      stats.executed.get(),      stats.stolen.get(),
+      stats.from_injector.get(), stats.parks.get(),
+      stats.exceptions.get(),    stats.pinned.load(std::memory_order_relaxed) ? 1u : 0u};
+}
+
+StatsSnapshot Pool::stats() const noexcept {
+  StatsSnapshot total;
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    const StatsSnapshot one = worker_stats(i);
+    total.executed += one.executed;
+    total.stolen += one.stolen;
+    total.from_injector += one.from_injector;
+    total.parks += one.parks;
+    total.exceptions += one.exceptions;
+    total.pinned += one.pinned;
+  }
+  return total;
+}
+
+}  // namespace tp::detail

@@ -1,0 +1,104 @@
+// The pool: lifecycle (running -> draining -> stopped), ownership of the workers, the injector
+// and the sleep protocol, and the accounting of accepted jobs that wait_idle() and shutdown rely
+// on.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "injector.hpp"
+#include "job.hpp"
+#include "sleep.hpp"
+#include "status.hpp"
+#include "topology.hpp"
+#include "worker.hpp"
+
+namespace tp::detail {
+
+struct PoolConfig {
+  std::size_t workers = 1;
+  Pin pin = Pin::cores;
+  unsigned spin_limit = 200;
+  std::string thread_name = "tp-worker";
+  void (*on_worker_start)(std::size_t worker, void *user) = nullptr;
+  void (*on_worker_stop)(std::size_t worker, void *user) = nullptr;
+  void *user = nullptr;
+  std::size_t deque_capacity = 256;  // initial capacity of each worker's deque
+};
+
+struct StatsSnapshot {
+  std::uint64_t executed = 0, stolen = 0, from_injector = 0, parks = 0, exceptions = 0, pinned = 0;
+};
+
+class Pool {
+ public:
+  // Starts the workers. On failure nothing is left running and `out` is unchanged.
+  static Status create(const PoolConfig &config, std::unique_ptr<Pool> &out) noexcept;
+
+  ~Pool();  // shutdown() must have returned ok (or create failed before any job was accepted)
+  Pool(const Pool &) = delete;
+  Pool &operator=(const Pool &) = delete;
+
+  Status execute(Job job) noexcept;
+  Status execute_batch(const Job *jobs, std::size_t count) noexcept;
+  Status wait_idle() noexcept;
+  Status shutdown() noexcept;
+
+  std::size_t workers() const noexcept { return workers_.size(); }
+  int current_worker() const noexcept;
+  StatsSnapshot stats() const noexcept;
+  StatsSnapshot worker_stats(std::size_t worker) const noexcept;
+
+  // ---- for the workers (worker.cpp) ----
+  Injector &injector() noexcept { return injector_; }
+  Sleep &sleep() noexcept { return sleep_; }
+  Worker &worker(std::size_t index) noexcept { return *workers_[index]; }
+  const PoolConfig &config() const noexcept { return config_; }
+  const Topology *topology() const noexcept { return topology_.get(); }
+  const CpuSet *placement(std::size_t worker) const noexcept {
+    return placement_.empty() ? nullptr : &placement_[worker];
+  }
+  // Any job anywhere that a searching worker could take (a hint; see sleep.md for why it is
+  // enough where it is used).
+  bool work_visible() const noexcept;
+  // `count` accepted jobs have run.
+  void finished(std::uint64_t count) noexcept;
+  // A worker is bound and has run its start hook; create() returns once all of them have.
+  void worker_started() noexcept;
+
+ private:
+  explicit Pool(const PoolConfig &config);
+  Status start_workers() noexcept;
+  void stop_workers() noexcept;  // after the last job: wake everyone, join
+  void wait_for_no_pending() noexcept;
+
+  const PoolConfig config_;
+  std::unique_ptr<Topology> topology_;  // only when pinning
+  std::vector<CpuSet> placement_;       // one per worker when pinning
+  Injector injector_;
+  Sleep sleep_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+
+  // Jobs accepted and not yet finished, including jobs spawned by jobs. Every submission adds
+  // before the job becomes visible and every job subtracts after it ran, so it is 0 only when the
+  // pool is quiescent. seq_cst: it takes part in two Dekker pairs (with accepting_ in submit and
+  // shutdown, with idle_waiters_ in finished() and wait_idle()).
+  alignas(kCacheLine) std::atomic<std::uint64_t> pending_{0};
+  alignas(kCacheLine) std::atomic<bool> accepting_{true};
+  std::atomic<std::uint32_t> idle_waiters_{0};
+  std::mutex idle_mutex_;
+  std::condition_variable idle_cv_;
+  std::uint64_t idle_epoch_ = 0;  // guarded by idle_mutex_: bumped each time pending_ reaches 0
+
+  std::atomic<std::uint32_t> started_{0};  // workers that called worker_started()
+  std::mutex lifecycle_mutex_;             // serialises shutdown()
+  bool stopped_ = false;                   // guarded by lifecycle_mutex_
+};
+
+}  // namespace tp::detail

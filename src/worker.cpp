@@ -1,0 +1,188 @@
+#include "worker.hpp"
+
+#include <pthread.h>
+
+#include <string>
+
+#include "injector.hpp"
+#include "pause.hpp"
+#include "pool.hpp"
+
+namespace tp::detail {
+
+namespace {
+
+// The worker the current thread is (a thread is a worker of at most one pool).
+thread_local Worker *tls_worker = nullptr;
+
+// How many jobs a worker takes out of the injector at once: one to run and the rest onto its own
+// deque, where it pops them without touching the shared queue and idle peers can steal them.
+constexpr std::size_t kRefill = 8;
+
+// Linux limits thread names to 15 characters plus the terminator.
+constexpr std::size_t kMaxThreadName = 15;
+
+void name_this_thread(const std::string &prefix, std::size_t index) noexcept {
+  try {
+    std::string name = prefix + "-" + std::to_string(index);
+    if (name.size() > kMaxThreadName) name.resize(kMaxThreadName);
+    pthread_setname_np(pthread_self(), name.c_str());
+  } catch (...) {
+    // An unnamed worker works just as well.
+  }
+}
+
+void call_hook(void (*hook)(std::size_t, void *), std::size_t index, void *user) noexcept {
+  if (hook == nullptr) return;
+  try {
+    hook(index, user);
+  } catch (...) {
+    // A hook's exception must not kill the worker (and with it the process).
+  }
+}
+
+}  // namespace
+
+Worker *Worker::current(const Pool *pool) noexcept {
+  Worker *self = tls_worker;
+  return self != nullptr && &self->pool_ == pool ? self : nullptr;
+}
+
+void Worker::run(Job job) noexcept {
+  try {
+    job.fn(job.arg);
+  } catch (...) {
+    stats_.exceptions.add();
+  }
+  stats_.executed.add();
+  pool_.finished(1);
+}
+
+void Worker::main() noexcept {
+  tls_worker = this;
+  victim_seed_ = (index_ + 1) * 0x9E3779B97F4A7C15ull;
+  const PoolConfig &config = pool_.config();
+  name_this_thread(config.thread_name, index_);
+  if (const CpuSet *cpus = pool_.placement(index_)) {
+    stats_.pinned.store(pool_.topology()->bind_current_thread(*cpus), std::memory_order_relaxed);
+  }
+  call_hook(config.on_worker_start, index_, config.user);
+  pool_.worker_started();
+
+  Sleep &sleep = pool_.sleep();
+  bool searching = false;
+  for (;;) {
+    Job job = deque_.pop();
+    if (!job) {
+      if (!searching) {
+        sleep.start_searching();
+        searching = true;
+      }
+      job = search();
+      if (!job) {
+        if (!park()) break;
+        continue;  // woken up: the waker counted us as searching
+      }
+    }
+    if (searching) {
+      searching = false;
+      // The last searcher to find work hands the search on if there is more to find: this is how
+      // a burst wakes workers one after another without waking all of them for one job.
+      if (sleep.stop_searching() && pool_.work_visible()) sleep.notify_work();
+    }
+    run(job);
+  }
+
+  call_hook(config.on_worker_stop, index_, config.user);
+  tls_worker = nullptr;
+}
+
+Job Worker::search() noexcept {
+  const unsigned spin_limit = pool_.config().spin_limit;
+  for (unsigned round = 0;; ++round) {
+    if (Job job = take_from_injector()) return job;
+    if (Job job = steal_from_peers()) return job;
+    if (round >= spin_limit) return Job{};
+    cpu_pause();
+  }
+}
+
+Job Worker::take_from_injector() noexcept {
+  Injector &injector = pool_.injector();
+  const std::size_t home = index_ % injector.shards();
+  Job first;
+  if (!injector.pop(first, home)) return Job{};
+  if (Injector::is_batch(first)) {
+    unpack(Injector::as_batch(first));
+    return deque_.pop();  // empty only if peers already stole the whole batch
+  }
+  stats_.from_injector.add();
+  try {
+    deque_.reserve(kRefill - 1);
+  } catch (...) {
+    return first;  // no room to refill; the others stay in the injector
+  }
+  for (std::size_t taken = 1; taken < kRefill; ++taken) {
+    Job next;
+    if (!injector.pop(next, home)) break;
+    if (Injector::is_batch(next)) {
+      unpack(Injector::as_batch(next));
+      break;
+    }
+    stats_.from_injector.add();
+    deque_.push(next);  // within the reserved room: cannot throw
+  }
+  return first;
+}
+
+void Worker::unpack(Batch *batch) noexcept {
+  stats_.from_injector.add(batch->count);
+  spill(batch->jobs(), batch->count);
+  Batch::release(batch);
+}
+
+void Worker::spill(const Job *jobs, std::size_t count) noexcept {
+  try {
+    deque_.reserve(count);
+  } catch (...) {
+    // The deque cannot grow. These jobs were accepted, so they run here rather than get lost.
+    for (std::size_t i = 0; i < count; ++i) run(jobs[i]);
+    return;
+  }
+  for (std::size_t i = 0; i < count; ++i) deque_.push(jobs[i]);
+}
+
+Job Worker::steal_from_peers() noexcept {
+  const std::size_t workers = pool_.workers();
+  if (workers == 1) return Job{};
+  // A varying first victim keeps thieves from all queueing up on the same deque.
+  victim_seed_ ^= victim_seed_ << 13;
+  victim_seed_ ^= victim_seed_ >> 7;
+  victim_seed_ ^= victim_seed_ << 17;
+  const std::size_t peers = workers - 1;
+  const std::size_t first = static_cast<std::size_t>(victim_seed_ % peers);
+  for (std::size_t i = 0; i < peers; ++i) {
+    const std::size_t victim = (index_ + 1 + (first + i) % peers) % workers;
+    Job job;
+    // A lost race means another thief took that job; the next round looks again.
+    if (pool_.worker(victim).deque().steal(job) == StealingDeque::StealResult::success) {
+      stats_.stolen.add();
+      return job;
+    }
+  }
+  return Job{};
+}
+
+bool Worker::park() noexcept {
+  Sleep &sleep = pool_.sleep();
+  const Sleep::ParkTicket ticket = sleep.prepare_park(index_);
+  if (ticket.stopping) return false;
+  // The last searcher to give up re-checks everything after registering as parked: a job
+  // published before a submitter could see us parked is found here (see sleep.md).
+  if (ticket.last_searcher && pool_.work_visible()) sleep.notify_work();
+  stats_.parks.add();
+  sleep.wait(index_);
+  return true;
+}
+
+}  // namespace tp::detail

@@ -1,0 +1,141 @@
+// White-box tests of the Chase-Lev deque: order, growth, and owner-versus-thieves exactly-once.
+#include "deque.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <new>
+#include <thread>
+#include <vector>
+
+#include "test_support.hpp"
+
+namespace {
+
+using tp::detail::Job;
+using tp::detail::StealingDeque;
+using StealResult = StealingDeque::StealResult;
+
+void no_op(void *) {}
+
+// Jobs carry their number in `arg`, so a test can tell which job it got back.
+Job numbered(std::uintptr_t n) { return Job{&no_op, reinterpret_cast<void *>(n)}; }
+std::uintptr_t number(Job job) { return reinterpret_cast<std::uintptr_t>(job.arg); }
+
+TEST(Deque, OwnerPopsLifo) {
+  StealingDeque deque(4);
+  for (std::uintptr_t i = 1; i <= 3; ++i) deque.push(numbered(i));
+  EXPECT_EQ(number(deque.pop()), 3u);
+  EXPECT_EQ(number(deque.pop()), 2u);
+  EXPECT_EQ(number(deque.pop()), 1u);
+  EXPECT_FALSE(deque.pop());
+  EXPECT_TRUE(deque.looks_empty());
+}
+
+TEST(Deque, ThievesStealFifo) {
+  StealingDeque deque(4);
+  for (std::uintptr_t i = 1; i <= 3; ++i) deque.push(numbered(i));
+  Job job;
+  ASSERT_EQ(deque.steal(job), StealResult::success);
+  EXPECT_EQ(number(job), 1u);
+  ASSERT_EQ(deque.steal(job), StealResult::success);
+  EXPECT_EQ(number(job), 2u);
+  EXPECT_EQ(number(deque.pop()), 3u);
+  EXPECT_EQ(deque.steal(job), StealResult::empty);
+}
+
+TEST(Deque, GrowsAndKeepsEveryJobInOrder) {
+  StealingDeque deque(2);
+  constexpr std::uintptr_t kCount = 1000;
+  for (std::uintptr_t i = 0; i < kCount; ++i) deque.push(numbered(i));
+  EXPECT_GE(deque.capacity(), kCount);
+  EXPECT_EQ(deque.size_hint(), kCount);
+  Job job;
+  ASSERT_EQ(deque.steal(job), StealResult::success);
+  EXPECT_EQ(number(job), 0u);
+  for (std::uintptr_t i = kCount - 1; i >= 1; --i) EXPECT_EQ(number(deque.pop()), i);
+  EXPECT_FALSE(deque.pop());
+}
+
+TEST(Deque, GrowsWhileThievesHoldOldRings) {
+  // Interleave steals with growth: a wrapped-around ring must copy [top, bottom) correctly.
+  StealingDeque deque(2);
+  std::uintptr_t next = 0, expected_steal = 0;
+  Job job;
+  for (int round = 0; round < 100; ++round) {
+    deque.push(numbered(next++));
+    deque.push(numbered(next++));
+    ASSERT_EQ(deque.steal(job), StealResult::success);
+    EXPECT_EQ(number(job), expected_steal++);
+  }
+  while (deque.steal(job) == StealResult::success) EXPECT_EQ(number(job), expected_steal++);
+  EXPECT_EQ(expected_steal, next);
+}
+
+TEST(Deque, ReserveMakesRoomUpFront) {
+  StealingDeque deque(2);
+  deque.push(numbered(1));
+  deque.reserve(100);
+  EXPECT_GE(deque.capacity(), 101u);
+  const std::size_t capacity = deque.capacity();
+  for (std::uintptr_t i = 0; i < 100; ++i) deque.push(numbered(i));
+  EXPECT_EQ(deque.capacity(), capacity);  // no further growth was needed
+}
+
+TEST(Deque, ReserveOfAnAbsurdCountThrowsAndChangesNothing) {
+  StealingDeque deque(2);
+  deque.push(numbered(7));
+  EXPECT_THROW(deque.reserve(std::size_t{1} << 60), std::bad_alloc);
+  EXPECT_EQ(number(deque.pop()), 7u);
+}
+
+// The owner pushes and pops while `thieves` threads steal; every job must come out exactly once.
+void stress(int thieves, std::size_t initial_capacity) {
+  const std::size_t total = tp_test::scaled(200000);
+  StealingDeque deque(initial_capacity);
+  std::vector<std::atomic<std::uint8_t>> seen(total);
+  std::atomic<std::size_t> taken{0};
+  std::atomic<bool> owner_done{false};
+
+  auto take = [&](Job job) {
+    ASSERT_LT(number(job), total);
+    seen[number(job)].fetch_add(1, std::memory_order_relaxed);
+    taken.fetch_add(1, std::memory_order_relaxed);
+  };
+
+  tp_test::Watchdog watchdog("deque stress");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < thieves; ++t) {
+    threads.emplace_back([&] {
+      Job job;
+      while (!owner_done.load(std::memory_order_acquire) || !deque.looks_empty()) {
+        if (deque.steal(job) == StealResult::success) take(job);
+      }
+    });
+  }
+  for (std::size_t i = 0; i < total; ++i) {
+    deque.push(numbered(i));
+    if (i % 3 == 0) {  // the owner takes some back...
+      if (Job job = deque.pop()) take(job);
+    }
+    if (i % 101 == 0) {  // ...and now and then drains it, racing the thieves for the last job
+      while (Job job = deque.pop()) take(job);
+    }
+  }
+  while (Job job = deque.pop()) take(job);
+  owner_done.store(true, std::memory_order_release);
+  for (auto &thread : threads) thread.join();
+
+  EXPECT_EQ(taken.load(), total);
+  for (std::size_t i = 0; i < total; ++i) {
+    ASSERT_EQ(seen[i].load(), 1) << "job " << i << " delivered " << int(seen[i].load()) << " times";
+  }
+}
+
+TEST(DequeStress, ExactlyOnceWithOneThiefOnATinyDeque) { stress(1, 2); }
+TEST(DequeStress, ExactlyOnceWithTwoThieves) { stress(2, 4); }
+TEST(DequeStress, ExactlyOnceWithFourThievesOnATinyDeque) { stress(4, 2); }
+TEST(DequeStress, ExactlyOnceWithEightThieves) { stress(8, 64); }
+
+}  // namespace

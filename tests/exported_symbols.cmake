@@ -1,0 +1,26 @@
+# Compares the shared library's dynamic symbols with the list in the linker version script.
+# Usage: cmake -DLIBRARY=libtp.so -DMAP=capi/tp.map -P exported_symbols.cmake
+find_program(NM nm REQUIRED)
+execute_process(COMMAND ${NM} -D --defined-only ${LIBRARY} OUTPUT_VARIABLE dynamic
+                RESULT_VARIABLE result)
+if(NOT result EQUAL 0)
+  message(FATAL_ERROR "nm failed on ${LIBRARY}")
+endif()
+string(REGEX MATCHALL "[0-9a-f]+ [A-Za-z] [^\n]+" lines "${dynamic}")
+set(exported "")
+foreach(line IN LISTS lines)
+  string(REGEX REPLACE "^[0-9a-f]+ [A-Za-z] " "" symbol "${line}")
+  string(REGEX REPLACE "@.*$" "" symbol "${symbol}")
+  if(NOT symbol STREQUAL "TP_0")  # the version node itself
+    list(APPEND exported "${symbol}")
+  endif()
+endforeach()
+file(READ ${MAP} map)
+string(REGEX MATCHALL "tp_[a-z_]+;" listed "${map}")
+list(TRANSFORM listed REPLACE ";$" "")
+list(SORT exported)
+list(SORT listed)
+if(NOT exported STREQUAL listed)
+  message(FATAL_ERROR "exported symbols differ from ${MAP}\n  exported: ${exported}\n  listed:   ${listed}")
+endif()
+message(STATUS "exported symbols match ${MAP}: ${exported}")
