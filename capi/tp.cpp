@@ -21,6 +21,9 @@ using tp::detail::Status;
 constexpr std::size_t kOptionsFirstSize = sizeof(tp_pool_options);
 constexpr std::size_t kStatsFirstSize = sizeof(tp_pool_stats);
 
+// More spinning than this would keep an idle worker (and shutdown's join) busy for seconds.
+constexpr unsigned kMaxSpinLimit = 1000000;
+
 // The largest batch whose copy fits in memory at all: larger counts are a caller's bug.
 constexpr std::size_t kMaxBatch = (SIZE_MAX / 4) / sizeof(tp_job);
 
@@ -74,6 +77,7 @@ int as_int(const Enum &value) noexcept {
 tp_status create(const tp_pool_options &options, tp_pool **out) noexcept {
   if (options.workers == 0) return TP_ERR_ZERO_WORKERS;
   if (options.workers > TP_MAX_WORKERS) return TP_ERR_INVALID_ARGUMENT;
+  if (options.spin_limit > kMaxSpinLimit) return TP_ERR_INVALID_ARGUMENT;
   const int pin = as_int(options.pin);
   if (pin != TP_PIN_NONE && pin != TP_PIN_CORES) return TP_ERR_INVALID_ARGUMENT;
   try {
@@ -140,7 +144,8 @@ void tp_pool_options_init(tp_pool_options *options) {
   if (options == nullptr) return;
   *options = tp_pool_options{};
   options->size = sizeof(tp_pool_options);
-  options->workers = usable_cpus();
+  const std::size_t cpus = usable_cpus();
+  options->workers = cpus < TP_MAX_WORKERS ? cpus : TP_MAX_WORKERS;
   options->pin = TP_PIN_CORES;
   options->spin_limit = 200;
   options->thread_name = "tp-worker";

@@ -32,9 +32,12 @@ void StealingDeque::push(Job job) {
     ring = grow(ring, top, bottom, bottom - top + 1);
   }
   ring->put(bottom, job);
-  // Release publishes the slot (and everything the submitter wrote before, e.g. the job's
-  // argument) to the thief that acquires `bottom_`.
-  bottom_.store(bottom + 1, release);
+  // Publishes the slot (and everything the submitter wrote before, e.g. the job's argument) to
+  // the thief that acquires `bottom_`. The paper needs only release here; seq_cst also makes the
+  // push the first half of the sleep protocol's store-load pair (Sleep::notify_pushed()), which
+  // then needs no fence. On x86-64 that is one xchg instead of a mov, and no shared line is
+  // written.
+  bottom_.store(bottom + 1, seq_cst);
 }
 
 void StealingDeque::reserve(std::size_t count) {

@@ -46,7 +46,7 @@ class StealingDeque {
   StealingDeque &operator=(const StealingDeque &) = delete;
 
   // Owner only. Throws std::bad_alloc when the deque is full and cannot grow; the job is then not
-  // in the deque and nothing already in it is lost.
+  // in the deque and nothing already in it is lost. Publishes with a seq_cst store.
   void push(Job job);
 
   // Owner only. Makes room for `count` more pushes, so that they cannot fail. Throws

@@ -77,27 +77,29 @@ Status Pool::execute(Job job) noexcept {
   if (Worker *self = Worker::current(this)) {
     // A job of ours spawns: its own pending count keeps the pool from reaching quiescence, so
     // this is accepted even while the pool drains.
-    pending_.fetch_add(1, seq_cst);
+    if (self->exiting()) return Status::shutdown;  // from on_worker_stop: it would never run
+    self->count_spawned(1);
     try {
       self->deque().push(job);
     } catch (...) {
-      finished(1);
+      self->cancel_spawned(1);
       return Status::out_of_memory;
     }
-  } else {
-    // Count first, then look at accepting_: shutdown() stores accepting_ = false and then waits
-    // for pending_ == 0, so either it sees this job counted or we see it refuse (seq_cst both).
-    pending_.fetch_add(1, seq_cst);
-    if (!accepting_.load(seq_cst)) {
-      finished(1);
-      return Status::shutdown;
-    }
-    try {
-      injector_.push(job);
-    } catch (...) {
-      finished(1);
-      return Status::out_of_memory;
-    }
+    sleep_.notify_pushed();
+    return Status::ok;
+  }
+  // Count first, then look at accepting_: shutdown() stores accepting_ = false and then waits
+  // for pending_ == 0, so either it sees this job counted or we see it refuse (seq_cst both).
+  pending_.fetch_add(1, seq_cst);
+  if (!accepting_.load(seq_cst)) {
+    finished(1);
+    return Status::shutdown;
+  }
+  try {
+    injector_.push(job);
+  } catch (...) {
+    finished(1);
+    return Status::out_of_memory;
   }
   sleep_.notify_work();
   return Status::ok;
@@ -105,16 +107,20 @@ Status Pool::execute(Job job) noexcept {
 
 Status Pool::execute_batch(const Job *jobs, std::size_t count) noexcept {
   if (count == 0) return Status::ok;
-  pending_.fetch_add(count, seq_cst);
   if (Worker *self = Worker::current(this)) {
+    if (self->exiting()) return Status::shutdown;
     try {
       self->deque().reserve(count);  // after this, the pushes cannot fail: all or nothing
     } catch (...) {
-      finished(count);
       return Status::out_of_memory;
     }
+    self->count_spawned(count);
     for (std::size_t i = 0; i < count; ++i) self->deque().push(jobs[i]);
-  } else {
+    sleep_.notify_pushed();
+    return Status::ok;
+  }
+  {
+    pending_.fetch_add(count, seq_cst);
     if (!accepting_.load(seq_cst)) {
       finished(count);
       return Status::shutdown;
@@ -145,8 +151,10 @@ void Pool::finished(std::uint64_t count) noexcept {
     // has run. (A zero seen before a submission raced in would wrongly release the waiter.)
     if (pending_.load(seq_cst) != 0) return;
     ++idle_epoch_;
+    // Notified under the lock: once a waiter sees the zero, shutdown and destroy may free the
+    // pool, and this thread must not touch the condition variable after that.
+    idle_cv_.notify_all();
   }
-  idle_cv_.notify_all();
 }
 
 void Pool::wait_for_no_pending() noexcept {

@@ -67,6 +67,10 @@ class Pool {
   // Any job anywhere that a searching worker could take (a hint; see sleep.md for why it is
   // enough where it is used).
   bool work_visible() const noexcept;
+  // `count` more jobs are accepted (before they become visible).
+  void add_pending(std::uint64_t count) noexcept {
+    pending_.fetch_add(count, std::memory_order_seq_cst);
+  }
   // `count` accepted jobs have run.
   void finished(std::uint64_t count) noexcept;
   // A worker is bound and has run its start hook; create() returns once all of them have.

@@ -10,14 +10,23 @@ Sleep::Sleep(std::size_t workers)
 }
 
 void Sleep::notify_work() noexcept {
-  // Read the state with a read-modify-write, not a load: an RMW reads the latest value in
-  // state_'s modification order. Either it comes after the last searcher's decrement (and we
-  // see that nobody searches) or before it, and then the searcher's RMW synchronises with ours
-  // and its re-check of the queues sees the job we published. No fence needed, and
-  // ThreadSanitizer can follow the argument (it does not model fences). See sleep.md.
-  if (!should_wake(state_.fetch_add(0, std::memory_order_seq_cst))) {
-    return;  // someone is searching and will find the job, or every worker is awake and busy
-  }
+  // Dekker with prepare_park() and stop_searching() (sleep.md, "Why no wake-up is lost"). The
+  // job was published by a Boost.Lockfree push, whose orderings are not seq_cst, so we read the
+  // state with a read-modify-write: it reads the latest value of state_, and if the last
+  // searcher's RMW comes after it, that RMW synchronises with ours and its re-check of the
+  // queues sees the job. No fence needed (ThreadSanitizer does not model fences).
+  if (should_wake(state_.fetch_add(0, std::memory_order_seq_cst))) wake_one();
+}
+
+void Sleep::notify_pushed() noexcept {
+  // The push stored the deque's bottom with seq_cst; a seq_cst load of the state after it, and
+  // the searcher's seq_cst RMW on the state before its seq_cst loads of every bottom, order all
+  // four in the single total order of seq_cst operations: either we see the searcher gone, or
+  // it sees our push (sleep.md).
+  if (should_wake(state_.load(std::memory_order_seq_cst))) wake_one();
+}
+
+void Sleep::wake_one() noexcept {
   std::size_t chosen;
   {
     std::lock_guard lock(mutex_);

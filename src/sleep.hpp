@@ -20,9 +20,14 @@ class Sleep {
   Sleep(const Sleep &) = delete;
   Sleep &operator=(const Sleep &) = delete;
 
-  // Any thread, right after it made a job visible (injector or deque). Wakes one parked worker
-  // when no worker is searching; costs one atomic read-modify-write otherwise.
+  // Any thread, right after it made a job visible in the injector (or found work it wants a
+  // peer to take). Wakes one parked worker when no worker is searching; costs one atomic
+  // read-modify-write otherwise.
   void notify_work() noexcept;
+
+  // The same, right after a push onto a deque, which publishes with a seq_cst store: then a
+  // seq_cst load is enough and no shared line is written. This is the fork-join hot path.
+  void notify_pushed() noexcept;
 
   // The worker found no work in its own deque and starts looking elsewhere.
   void start_searching() noexcept;
@@ -59,6 +64,7 @@ class Sleep {
   bool should_wake(std::uint64_t state) const noexcept {
     return searching(state) == 0 && unparked(state) < workers_;
   }
+  void wake_one() noexcept;
   void unpark(std::size_t worker) noexcept;
 
   // One wake-up token per worker, each on its own line: the waker writes it, the sleeper waits

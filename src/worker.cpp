@@ -55,7 +55,22 @@ void Worker::run(Job job) noexcept {
     stats_.exceptions.add();
   }
   stats_.executed.add();
-  pool_.finished(1);
+  ++unreported_;
+}
+
+void Worker::count_spawned(std::uint64_t count) noexcept {
+  if (unreported_ >= count) {
+    unreported_ -= count;
+    return;
+  }
+  pool_.add_pending(count - unreported_);
+  unreported_ = 0;
+}
+
+void Worker::report_finished() noexcept {
+  if (unreported_ == 0) return;
+  pool_.finished(unreported_);
+  unreported_ = 0;
 }
 
 void Worker::main() noexcept {
@@ -74,6 +89,7 @@ void Worker::main() noexcept {
   for (;;) {
     Job job = deque_.pop();
     if (!job) {
+      report_finished();  // before looking elsewhere, and so before parking
       if (!searching) {
         sleep.start_searching();
         searching = true;
@@ -93,6 +109,7 @@ void Worker::main() noexcept {
     run(job);
   }
 
+  exiting_ = true;
   call_hook(config.on_worker_stop, index_, config.user);
   tls_worker = nullptr;
 }

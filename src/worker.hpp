@@ -50,8 +50,19 @@ class alignas(kCacheLine) Worker {
   // Runs a job that was accepted (counted as pending) on this worker's thread.
   void run(Job job) noexcept;
 
+  // Accounting for jobs this worker's jobs spawn, before they become visible. A job that finished
+  // here but is not yet reported to the pool still counts as pending there; a spawned job takes
+  // over that count instead of adding to the shared counter (see `unreported_`).
+  void count_spawned(std::uint64_t count) noexcept;
+  // The spawn was refused after count_spawned(): its count is released like a finished job's.
+  void cancel_spawned(std::uint64_t count) noexcept { unreported_ += count; }
+
   // The thread's body: start hooks, then find and run jobs until the pool stops.
   void main() noexcept;
+
+  // True once the worker left its loop (its stop hook may still be running): what it would push
+  // onto its deque now would never run, so the pool refuses it.
+  bool exiting() const noexcept { return exiting_; }
 
  private:
   Job search() noexcept;
@@ -60,12 +71,20 @@ class alignas(kCacheLine) Worker {
   void unpack(Batch *batch) noexcept;
   void spill(const Job *jobs, std::size_t count) noexcept;
   bool park() noexcept;
+  void report_finished() noexcept;
 
   Pool &pool_;
   const std::size_t index_;
   StealingDeque deque_;  // top and bottom each on their own line (see deque.hpp)
   alignas(kCacheLine) WorkerStats stats_;
   std::uint64_t victim_seed_;  // owner only: where the next steal pass starts
+  // Owner only: jobs that finished on this worker and are not yet subtracted from the pool's
+  // pending count. Reporting them once per run of the own deque, rather than once per job, keeps
+  // the shared counter's line from bouncing between workers. The pool's count never drops below
+  // the true number of unfinished jobs (it only lags), and every worker reports before it
+  // searches or parks, so the count reaches zero as soon as the last job has finished.
+  std::uint64_t unreported_ = 0;
+  bool exiting_ = false;  // owner only
   std::thread thread_;
 };
 

@@ -65,6 +65,9 @@ TEST(BadInput, OptionsWithAWrongSizeOrPolicy) {
   options.size = sizeof options;
   options.pin = from_int<tp_pin>(77);
   EXPECT_EQ(tp_pool_create_with(&options, &pool), TP_ERR_INVALID_ARGUMENT);
+  options.pin = TP_PIN_NONE;
+  options.spin_limit = 1000001;  // an idle worker would spin for seconds
+  EXPECT_EQ(tp_pool_create_with(&options, &pool), TP_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(pool, nullptr);
   tp_pool_options_init(nullptr);  // a no-op, not a crash
 }
@@ -160,6 +163,34 @@ TEST(BadInput, BlockingOnThePoolFromItsOwnJobWouldDeadlock) {
   EXPECT_EQ(tp_pool_execute(pool.get(), increment, &ran), TP_OK);  // still running, still there
   ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
   EXPECT_EQ(ran.load(), 1u);
+}
+
+struct StopHook {
+  tp_pool *pool = nullptr;
+  std::atomic<std::uint64_t> ran{0};
+  std::atomic<int> single{1}, batch{1};
+};
+
+TEST(BadInput, SubmittingFromTheStopHookIsRefused) {
+  // The worker has left its loop when on_worker_stop runs: a job pushed then would never run.
+  StopHook hook;
+  tp_pool_options options;
+  tp_pool_options_init(&options);
+  options.workers = 1;
+  options.user = &hook;
+  options.on_worker_stop = [](std::size_t, void *user) {
+    auto *h = static_cast<StopHook *>(user);
+    h->single = tp_pool_execute(h->pool, increment, &h->ran);
+    tp_job job{increment, &h->ran};
+    h->batch = tp_pool_execute_batch(h->pool, &job, 1);
+  };
+  ASSERT_EQ(tp_pool_create_with(&options, &hook.pool), TP_OK);
+  ASSERT_EQ(tp_pool_shutdown(hook.pool), TP_OK);
+  EXPECT_EQ(tp_pool_wait_idle(hook.pool), TP_OK);  // nothing was left counted as pending
+  ASSERT_EQ(tp_pool_destroy(hook.pool), TP_OK);
+  EXPECT_EQ(hook.single.load(), TP_ERR_SHUTDOWN);
+  EXPECT_EQ(hook.batch.load(), TP_ERR_SHUTDOWN);
+  EXPECT_EQ(hook.ran.load(), 0u);
 }
 
 TEST(BadInput, StatsWithABadStructOrWorker) {

@@ -80,7 +80,7 @@ typedef struct tp_pool_options {
   size_t workers;          /* number of worker threads, 1..TP_MAX_WORKERS */
   tp_pin pin;              /* default TP_PIN_CORES */
   unsigned spin_limit;     /* rounds of searching with a CPU pause hint before a worker parks;
-                              default 200; 0 parks at once */
+                              default 200; 0 parks at once; at most 1000000 */
   const char *thread_name; /* thread name prefix, default "tp-worker": threads are named
                               tp-worker-0, tp-worker-1, ... (cut to the OS's 15 characters);
                               copied during create; NULL means the default */
@@ -89,7 +89,9 @@ typedef struct tp_pool_options {
   void *user;                                         /* passed to both hooks */
 } tp_pool_options;
 
-/* Counters of a pool or of one worker. Exact once the pool is idle (tp_pool_wait_idle()). */
+/* Counters of a pool or of one worker. executed, stolen, from_injector and exceptions are exact
+ * once tp_pool_wait_idle() has returned (and no job was submitted since); parks and pinned may
+ * still change while workers go to sleep or start. */
 typedef struct tp_pool_stats {
   size_t size;            /* the caller sets sizeof(tp_pool_stats) before the call */
   uint64_t executed;      /* jobs run (including those that threw) */
@@ -138,7 +140,9 @@ TP_API tp_status tp_pool_create(size_t workers, tp_pool **out);
 /*
  * As tp_pool_create(), with options prepared by tp_pool_options_init(). Extra errors:
  * TP_ERR_INVALID_ARGUMENT when options is NULL, options->size is smaller than the first version
- * of the struct or larger than this library knows, or options->pin is not a tp_pin value.
+ * of the struct or larger than this library knows, options->pin is not a tp_pin value, or
+ * options->spin_limit is above 1000000. Hooks: on_worker_start runs on each worker before
+ * create returns; a job submitted from on_worker_stop is refused with TP_ERR_SHUTDOWN.
  * The options struct is not kept: it may be freed as soon as the call returns.
  */
 TP_API tp_status tp_pool_create_with(const tp_pool_options *options, tp_pool **out);
@@ -187,7 +191,9 @@ TP_API tp_status tp_pool_shutdown(tp_pool *pool);
 /*
  * Shuts the pool down as tp_pool_shutdown() does, joins the workers and frees the pool.
  * NULL is a no-op returning TP_OK. Returns TP_ERR_WOULD_DEADLOCK, freeing nothing, when called
- * from inside one of this pool's jobs. Must not race with any other call on the same pool.
+ * from inside one of this pool's jobs. Must not race with any other call on the same pool:
+ * every other call must have returned, not merely have had its job run (a submitter may still be
+ * finishing its call after its job ran).
  */
 TP_API tp_status tp_pool_destroy(tp_pool *pool);
 
