@@ -42,6 +42,9 @@ Status Pool::create(const PoolConfig &config, std::unique_ptr<Pool> &out) noexce
 Status Pool::start_workers() noexcept {
   for (auto &worker : workers_) {
     try {
+      if (worker->index() == config_.refuse_thread_of_worker) {
+        throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again));
+      }
       worker->thread() = std::thread([w = worker.get()] { w->main(); });
     } catch (const std::system_error &) {
       stop_workers();

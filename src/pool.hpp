@@ -30,6 +30,9 @@ struct PoolConfig {
   void (*on_worker_stop)(std::size_t worker, void *user) = nullptr;
   void *user = nullptr;
   std::size_t deque_capacity = 256;  // initial capacity of each worker's deque
+  // Tests only (not reachable through the C ABI): start_workers() acts as if the OS refused the
+  // thread of this worker, to show that a failed create joins what it started and frees all.
+  std::size_t refuse_thread_of_worker = SIZE_MAX;
 };
 
 struct StatsSnapshot {
