@@ -8,6 +8,7 @@
 #include <memory>
 #include <new>
 
+#include "group.hpp"
 #include "pool.hpp"
 
 namespace {
@@ -54,6 +55,9 @@ tp_status to_c(Status status) noexcept {
 }
 
 Pool *core(tp_pool *pool) noexcept { return reinterpret_cast<Pool *>(pool); }
+tp::detail::Group *core(tp_group *group) noexcept {
+  return reinterpret_cast<tp::detail::Group *>(group);
+}
 const Pool *core(const tp_pool *pool) noexcept { return reinterpret_cast<const Pool *>(pool); }
 
 std::size_t usable_cpus() noexcept {
@@ -224,6 +228,45 @@ tp_status tp_pool_get_worker_stats(const tp_pool *pool, size_t worker, tp_pool_s
   }
   fill_stats(core(pool)->worker_stats(worker), stats);
   return TP_OK;
+}
+
+tp_status tp_pool_join(tp_pool *pool, tp_job_fn a, void *a_arg, tp_job_fn b, void *b_arg) {
+  if (pool == nullptr || a == nullptr || b == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  return to_c(core(pool)->join(Job{a, a_arg}, Job{b, b_arg}));
+}
+
+tp_status tp_group_create(tp_pool *pool, tp_group **out) {
+  if (out == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  *out = nullptr;
+  if (pool == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  auto *group = new (std::nothrow) tp::detail::Group(*core(pool));
+  if (group == nullptr) return TP_ERR_OUT_OF_MEMORY;
+  *out = reinterpret_cast<tp_group *>(group);
+  return TP_OK;
+}
+
+tp_status tp_group_spawn(tp_group *group, tp_job_fn fn, void *arg) {
+  if (group == nullptr || fn == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  return to_c(core(group)->spawn(fn, arg));
+}
+
+tp_status tp_group_wait(tp_group *group) {
+  if (group == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  return to_c(core(group)->wait());
+}
+
+tp_status tp_group_destroy(tp_group *group) {
+  if (group == nullptr) return TP_OK;
+  const Status status = core(group)->wait();
+  if (status != Status::ok) return to_c(status);
+  delete core(group);
+  return TP_OK;
+}
+
+tp_status tp_pool_parallel_for(tp_pool *pool, size_t begin, size_t end, size_t grain,
+                               void (*body)(size_t lo, size_t hi, void *arg), void *arg) {
+  if (pool == nullptr || body == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  return to_c(core(pool)->parallel_for(begin, end, grain, body, arg));
 }
 
 }  // extern "C"

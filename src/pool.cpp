@@ -76,7 +76,7 @@ void Pool::stop_workers() noexcept {
   }
 }
 
-Status Pool::execute(Job job) noexcept {
+Status Pool::execute(const Job &job) noexcept {
   if (Worker *self = Worker::current(this)) {
     // A job of ours spawns: its own pending count keeps the pool from reaching quiescence, so
     // this is accepted even while the pool drains.

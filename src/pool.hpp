@@ -14,6 +14,7 @@
 
 #include "injector.hpp"
 #include "job.hpp"
+#include "latch.hpp"
 #include "sleep.hpp"
 #include "status.hpp"
 #include "topology.hpp"
@@ -48,9 +49,23 @@ class Pool {
   Pool(const Pool &) = delete;
   Pool &operator=(const Pool &) = delete;
 
-  Status execute(Job job) noexcept;
+  Status execute(const Job &job) noexcept;
   Status execute_batch(const Job *jobs, std::size_t count) noexcept;
   Status wait_idle() noexcept;
+
+  // Fork-join (join.cpp): runs a and b, possibly in parallel, and returns when both have run.
+  // On one of this pool's workers, b goes onto the worker's deque with a latch on this stack,
+  // a runs here, and the worker takes b back or helps with other work until b is done: nothing
+  // is allocated. From any other thread both go to the injector and the caller blocks.
+  Status join(Job a, Job b) noexcept;
+  using RangeFn = void (*)(std::size_t lo, std::size_t hi, void *arg);
+  // Splits [begin, end) in halves with join() down to `grain` indices (0: about 8 pieces per
+  // worker) and calls body on each piece, every index exactly once.
+  Status parallel_for(std::size_t begin, std::size_t end, std::size_t grain, RangeFn body,
+                      void *arg) noexcept;
+  // Waits until `latch` opens: a worker of this pool helps (own deque, injector, peers) and
+  // blocks only when there is nothing to help with; other threads block.
+  void wait_for(const Latch &latch) noexcept;
   Status shutdown() noexcept;
 
   std::size_t workers() const noexcept { return workers_.size(); }
@@ -82,6 +97,7 @@ class Pool {
  private:
   explicit Pool(const PoolConfig &config);
   Status start_workers() noexcept;
+  Status join_from_outside(Job a, Job b) noexcept;
   void stop_workers() noexcept;  // after the last job: wake everyone, join
   void wait_for_no_pending() noexcept;
 

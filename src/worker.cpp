@@ -49,13 +49,44 @@ Worker *Worker::current(const Pool *pool) noexcept {
 }
 
 void Worker::run(Job job) noexcept {
+  run_inline(job.fn, job.arg);
+  stats_.executed.add();
+  ++unreported_;
+}
+
+void Worker::run_inline(JobFn fn, void *arg) noexcept {
   try {
-    job.fn(job.arg);
+    fn(arg);
   } catch (...) {
     stats_.exceptions.add();
   }
-  stats_.executed.add();
-  ++unreported_;
+}
+
+void Worker::wait_until(const Latch &latch) noexcept {
+  const unsigned spin_limit = pool_.config().spin_limit;
+  unsigned idle_rounds = 0;
+  while (!latch.done()) {
+    Job job = deque_.pop();  // first the jobs this worker pushed: usually the one we wait for
+    if (!job) {
+      job = take_from_injector();
+      if (job && !deque_.looks_empty()) pool_.sleep().notify_pushed();  // a refill: share it
+    }
+    if (!job) job = steal_from_peers();
+    if (job) {
+      run(job);
+      idle_rounds = 0;
+      continue;
+    }
+    if (idle_rounds++ < spin_limit) {
+      cpu_pause();
+      continue;
+    }
+    // Nothing to help with: the job we wait for runs on a peer. Block until the latch moves.
+    // Anything submitted meanwhile wakes a parked peer (this worker counts as busy).
+    const std::uint64_t left = latch.remaining();
+    if (left != 0) latch.wait_for_change(left);
+    idle_rounds = 0;
+  }
 }
 
 void Worker::count_spawned(std::uint64_t count) noexcept {

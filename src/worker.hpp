@@ -9,6 +9,7 @@
 #include "deque.hpp"
 #include "injector.hpp"
 #include "job.hpp"
+#include "latch.hpp"
 
 namespace tp::detail {
 
@@ -49,6 +50,14 @@ class alignas(kCacheLine) Worker {
 
   // Runs a job that was accepted (counted as pending) on this worker's thread.
   void run(Job job) noexcept;
+
+  // Runs `fn(arg)` here as part of the job already running (join's first half): not counted as a
+  // job of its own; an exception is caught and counted.
+  void run_inline(JobFn fn, void *arg) noexcept;
+
+  // Until `latch` opens: run jobs from the own deque, the injector and the peers; block on the
+  // latch only when there is nothing to run (the pool's notifications then wake parked peers).
+  void wait_until(const Latch &latch) noexcept;
 
   // Accounting for jobs this worker's jobs spawn, before they become visible. A job that finished
   // here but is not yet reported to the pool still counts as pending there; a spawned job takes

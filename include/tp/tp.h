@@ -221,6 +221,67 @@ TP_API tp_status tp_pool_get_stats(const tp_pool *pool, tp_pool_stats *stats);
  */
 TP_API tp_status tp_pool_get_worker_stats(const tp_pool *pool, size_t worker, tp_pool_stats *stats);
 
+/* ---- Fork-join ------------------------------------------------------------------------------ */
+
+/*
+ * Runs a(a_arg) and b(b_arg), possibly in parallel, and returns when both have run.
+ * From inside one of this pool's jobs: b is pushed onto the calling worker's deque (other workers
+ * may steal it), a runs on the calling thread, and then the caller takes b back if nobody stole it
+ * or runs other jobs until b is done; it never blocks while there is work it could do. Nothing is
+ * allocated. Joins nest to any depth (deeper than the number of workers) without deadlock.
+ * From any other thread: both are handed to the pool and the caller blocks until both have run.
+ * Returns TP_OK; TP_ERR_INVALID_ARGUMENT when pool, a or b is NULL; TP_ERR_SHUTDOWN from outside
+ * the pool after shutdown began (neither runs); TP_ERR_OUT_OF_MEMORY (neither runs).
+ * The args must stay valid until the call returns. Thread-safe.
+ */
+TP_API tp_status tp_pool_join(tp_pool *pool, tp_job_fn a, void *a_arg, tp_job_fn b, void *b_arg);
+
+/* A set of jobs that can be waited for together. */
+typedef struct tp_group tp_group;
+
+/*
+ * Creates a group whose jobs run on `pool` and stores it in *out (NULL on error).
+ * Returns TP_OK; TP_ERR_INVALID_ARGUMENT when pool or out is NULL; TP_ERR_OUT_OF_MEMORY.
+ * The caller owns the group and frees it with tp_group_destroy(). Thread-safe.
+ */
+TP_API tp_status tp_group_create(tp_pool *pool, tp_group **out);
+
+/*
+ * Submits fn(arg) to the group's pool as a job of the group. Any thread may spawn, including the
+ * group's own jobs (what they spawn into the group is waited for too). Returns TP_OK;
+ * TP_ERR_INVALID_ARGUMENT when group or fn is NULL; TP_ERR_SHUTDOWN when the pool is shut down
+ * (from outside its jobs); TP_ERR_OUT_OF_MEMORY. On error the job never runs and is not waited
+ * for. Allocation-free once the pool has warmed up. Thread-safe.
+ */
+TP_API tp_status tp_group_spawn(tp_group *group, tp_job_fn fn, void *arg);
+
+/*
+ * Returns when every job spawned into the group before the call, and every job they spawned into
+ * it, has run. On one of the pool's workers the caller runs other jobs meanwhile. The group can be
+ * used again afterwards. Returns TP_OK; TP_ERR_INVALID_ARGUMENT when group is NULL;
+ * TP_ERR_WOULD_DEADLOCK when called from inside one of the group's own jobs. Thread-safe.
+ */
+TP_API tp_status tp_group_wait(tp_group *group);
+
+/*
+ * Waits as tp_group_wait() does, then frees the group. NULL is a no-op returning TP_OK.
+ * Returns TP_ERR_WOULD_DEADLOCK, freeing nothing, from inside one of the group's own jobs.
+ * A group may be destroyed after its pool (it then has nothing left to wait for). Must not race
+ * with other calls on the same group.
+ */
+TP_API tp_status tp_group_destroy(tp_group *group);
+
+/*
+ * Calls body(lo, hi, arg) on disjoint pieces [lo, hi) that together cover [begin, end) exactly
+ * once, in parallel, and returns when all have run. The range is split in halves with
+ * tp_pool_join() down to `grain` indices per piece; grain 0 chooses about 8 pieces per worker.
+ * begin >= end does nothing and returns TP_OK. Returns TP_ERR_INVALID_ARGUMENT when pool or body
+ * is NULL; TP_ERR_SHUTDOWN and TP_ERR_OUT_OF_MEMORY as tp_pool_join() (then no piece ran).
+ * Thread-safe; callable from inside a job (nested parallel loops are fine).
+ */
+TP_API tp_status tp_pool_parallel_for(tp_pool *pool, size_t begin, size_t end, size_t grain,
+                                      void (*body)(size_t lo, size_t hi, void *arg), void *arg);
+
 #ifdef __cplusplus
 }
 #endif
