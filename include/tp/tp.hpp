@@ -1,0 +1,384 @@
+// libtp for C++: a header-only wrapper over the C ABI in tp.h. It needs C++17 and exposes no C++
+// ABI of the library: everything here is inline code calling tp_* functions.
+//
+//   auto pool = tp::ThreadPool::build(4);               // tp::Result<tp::ThreadPool>
+//   if (!pool) return pool.error();                     // tp::PoolError::ZeroWorkers, ...
+//   pool->execute([] { std::puts("hello"); });          // tp::Result<void>
+//   std::future<int> answer = pool->submit([] { return 42; });
+//   pool->join([&] { left(); }, [&] { right(); });      // both done when it returns
+//   pool->parallel_for(0, n, [&](std::size_t i) { v[i] *= 2; });
+//   tp::TaskGroup group(*pool);
+//   group.spawn([&] { work(); });
+//   group.wait();
+//
+// Exceptions: a job started with execute() that throws goes to the handler set with
+// set_exception_handler(); without one it is caught and counted by the pool (tp_pool_stats'
+// `exceptions`), never std::terminate. From submit() it travels through the future. From join(),
+// parallel_for() and TaskGroup::wait(), the first one is rethrown in the caller after all the
+// work has finished. Calls the pool refuses throw tp::Error where they return no Result.
+#ifndef TP_TP_HPP
+#define TP_TP_HPP
+
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+#include "tp/tp.h"
+
+namespace tp {
+
+// One enumerator per tp_status error, with the same value. SendError is the seed's name for
+// TP_ERR_SHUTDOWN: the pool no longer accepts jobs.
+enum class PoolError : int {
+  ZeroWorkers = TP_ERR_ZERO_WORKERS,
+  SendError = TP_ERR_SHUTDOWN,
+  InvalidArgument = TP_ERR_INVALID_ARGUMENT,
+  OutOfMemory = TP_ERR_OUT_OF_MEMORY,
+  ThreadStart = TP_ERR_THREAD_START,
+  Topology = TP_ERR_TOPOLOGY,
+  WouldDeadlock = TP_ERR_WOULD_DEADLOCK,
+};
+
+inline const char *to_string(PoolError error) noexcept {
+  return tp_status_string(static_cast<tp_status>(error));
+}
+
+// The exception the wrapper throws where a call has no Result to carry an error.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(PoolError error) : std::runtime_error(to_string(error)), error_(error) {}
+  PoolError error() const noexcept { return error_; }
+
+ private:
+  PoolError error_;
+};
+
+// A value or the PoolError that prevented it (like std::expected<T, PoolError>).
+template <class T>
+class Result {
+ public:
+  Result(T value) : value_(std::move(value)) {}        // NOLINT: implicit on purpose
+  Result(PoolError error) noexcept : error_(error) {}  // NOLINT: implicit on purpose
+  explicit operator bool() const noexcept { return value_.has_value(); }
+  bool has_value() const noexcept { return value_.has_value(); }
+  // Only when there is a value (as with std::optional); value() checks and throws tp::Error.
+  T *operator->() noexcept { return &*value_; }
+  const T *operator->() const noexcept { return &*value_; }
+  T &operator*() &noexcept { return *value_; }
+  const T &operator*() const &noexcept { return *value_; }
+  T &value() & {
+    if (!value_) throw Error(error_);
+    return *value_;
+  }
+  // The error; meaningful only when there is no value.
+  PoolError error() const noexcept { return error_; }
+
+ private:
+  std::optional<T> value_;
+  PoolError error_ = PoolError::InvalidArgument;
+};
+
+template <>
+class Result<void> {
+ public:
+  Result() noexcept = default;
+  Result(PoolError error) noexcept : ok_(false), error_(error) {}  // NOLINT: implicit on purpose
+  explicit operator bool() const noexcept { return ok_; }
+  bool has_value() const noexcept { return ok_; }
+  void value() const {
+    if (!ok_) throw Error(error_);
+  }
+  PoolError error() const noexcept { return error_; }
+
+ private:
+  bool ok_ = true;
+  PoolError error_ = PoolError::InvalidArgument;
+};
+
+namespace detail {
+
+inline Result<void> to_result(tp_status status) noexcept {
+  if (status == TP_OK) return {};
+  return static_cast<PoolError>(status);
+}
+
+inline void throw_if_error(tp_status status) {
+  if (status != TP_OK) throw Error(static_cast<PoolError>(status));
+}
+
+// The first exception of several jobs, kept until they have all finished.
+class FirstException {
+ public:
+  void capture() noexcept {
+    if (!taken_.exchange(true, std::memory_order_acq_rel)) error_ = std::current_exception();
+  }
+  void rethrow_and_clear() {
+    if (!taken_.load(std::memory_order_acquire)) return;
+    std::exception_ptr error = std::exchange(error_, nullptr);
+    taken_.store(false, std::memory_order_relaxed);
+    std::rethrow_exception(error);
+  }
+
+ private:
+  std::atomic<bool> taken_{false};
+  std::exception_ptr error_;
+};
+
+// Calls a callable through the C ABI's (fn, arg) pair, with `arg` pointing at it.
+template <class F>
+void call(void *callable) {
+  (*static_cast<F *>(callable))();
+}
+
+}  // namespace detail
+
+class TaskGroup;
+
+class ThreadPool {
+ public:
+  // A pool of `workers` threads with default options (pinned to cores, 200 spin rounds).
+  static Result<ThreadPool> build(std::size_t workers) {
+    tp_pool_options options;
+    tp_pool_options_init(&options);
+    options.workers = workers;
+    return build(options);
+  }
+
+  // A pool with options prepared by tp_pool_options_init().
+  static Result<ThreadPool> build(const tp_pool_options &options) {
+    std::unique_ptr<State> state(new (std::nothrow) State);
+    if (!state) return PoolError::OutOfMemory;
+    const tp_status status = tp_pool_create_with(&options, &state->pool);
+    if (status != TP_OK) return static_cast<PoolError>(status);
+    return ThreadPool(std::move(state));
+  }
+
+  ThreadPool(ThreadPool &&) noexcept = default;
+  ThreadPool &operator=(ThreadPool &&other) noexcept {
+    if (this != &other) {
+      close();
+      state_ = std::move(other.state_);
+    }
+    return *this;
+  }
+  ThreadPool(const ThreadPool &) = delete;
+  ThreadPool &operator=(const ThreadPool &) = delete;
+
+  // Blocks until every accepted job has run, then frees the pool. Must not run inside one of the
+  // pool's own jobs (the pool would be left running: tp_pool_destroy refuses).
+  ~ThreadPool() { close(); }
+
+  // Runs f() once on some worker. f may be move-only. After shutdown: PoolError::SendError.
+  template <class F>
+  Result<void> execute(F &&f) {
+    using Task = ExecuteTask<std::decay_t<F>>;
+    auto *task = new (std::nothrow) Task{std::forward<F>(f), state_.get()};
+    if (task == nullptr) return PoolError::OutOfMemory;
+    const tp_status status = tp_pool_execute(state_->pool, &Task::run, task);
+    if (status != TP_OK) delete task;
+    return detail::to_result(status);
+  }
+
+  // Runs f() on some worker; its result (or exception) arrives through the future. When the pool
+  // refuses the job, the future holds a tp::Error (get() throws it).
+  template <class F, class R = std::invoke_result_t<std::decay_t<F> &>>
+  std::future<R> submit(F &&f) {
+    std::promise<R> promise;
+    std::future<R> future = promise.get_future();
+    auto task = [f = std::forward<F>(f), promise = std::move(promise)]() mutable {
+      try {
+        if constexpr (std::is_void_v<R>) {
+          f();
+          promise.set_value();
+        } else {
+          promise.set_value(f());
+        }
+      } catch (...) {
+        promise.set_exception(std::current_exception());
+      }
+    };
+    using Task = ExecuteTask<decltype(task)>;
+    auto *job = new Task{std::move(task), state_.get()};
+    const tp_status status = tp_pool_execute(state_->pool, &Task::run, job);
+    if (status != TP_OK) {
+      std::promise<R> refused;
+      future = refused.get_future();
+      refused.set_exception(std::make_exception_ptr(Error(static_cast<PoolError>(status))));
+      delete job;
+    }
+    return future;
+  }
+
+  // Runs a() and b(), possibly in parallel, and returns when both have run. On a worker nothing is
+  // allocated. Rethrows the first exception (a's before b's) after both finished; throws
+  // tp::Error when the pool refuses (after shutdown, from outside the pool).
+  template <class A, class B>
+  void join(A &&a, B &&b) {
+    detail::FirstException error;
+    auto run_a = [&]() noexcept {
+      try {
+        a();
+      } catch (...) {
+        error.capture();
+      }
+    };
+    auto run_b = [&]() noexcept {
+      try {
+        b();
+      } catch (...) {
+        error.capture();
+      }
+    };
+    detail::throw_if_error(tp_pool_join(state_->pool, &detail::call<decltype(run_a)>, &run_a,
+                                        &detail::call<decltype(run_b)>, &run_b));
+    error.rethrow_and_clear();
+  }
+
+  // Calls body(i) for every i in [begin, end), in parallel pieces of at most `grain` indices
+  // (0: chosen from the range and the worker count). Rethrows the first exception after every
+  // piece finished (a piece stops at its first exception).
+  template <class F>
+  void parallel_for(std::size_t begin, std::size_t end, std::size_t grain, F &&body) {
+    struct Context {
+      F &body;
+      detail::FirstException error;
+    } context{body, {}};
+    auto piece = [](std::size_t lo, std::size_t hi, void *arg) {
+      auto &c = *static_cast<Context *>(arg);
+      try {
+        for (std::size_t i = lo; i < hi; ++i) c.body(i);
+      } catch (...) {
+        c.error.capture();
+      }
+    };
+    detail::throw_if_error(tp_pool_parallel_for(state_->pool, begin, end, grain, piece, &context));
+    context.error.rethrow_and_clear();
+  }
+  template <class F>
+  void parallel_for(std::size_t begin, std::size_t end, F &&body) {
+    parallel_for(begin, end, 0, std::forward<F>(body));
+  }
+
+  // Stops accepting jobs, runs every accepted one and stops the workers. Idempotent.
+  Result<void> shutdown() noexcept { return detail::to_result(tp_pool_shutdown(state_->pool)); }
+
+  // Blocks until every job accepted so far has run; the pool stays usable.
+  Result<void> wait_idle() noexcept { return detail::to_result(tp_pool_wait_idle(state_->pool)); }
+
+  std::size_t workers() const noexcept { return tp_pool_workers(state_->pool); }
+
+  // Receives the exceptions of execute() jobs, on the worker that ran the job; replaces the
+  // default (caught and counted in tp_pool_stats). An exception thrown by the handler is ignored.
+  void set_exception_handler(std::function<void(std::exception_ptr)> handler) {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->handler = std::move(handler);
+  }
+
+  tp_pool *native_handle() const noexcept { return state_->pool; }
+
+ private:
+  // Heap-allocated so that jobs can keep pointing at it while the ThreadPool object moves.
+  struct State {
+    tp_pool *pool = nullptr;
+    std::mutex mutex;
+    std::function<void(std::exception_ptr)> handler;  // guarded by mutex
+  };
+
+  template <class F>
+  struct ExecuteTask {
+    F f;
+    State *state;
+
+    static void run(void *arg) {
+      std::unique_ptr<ExecuteTask> task(static_cast<ExecuteTask *>(arg));
+      try {
+        task->f();
+      } catch (...) {
+        std::function<void(std::exception_ptr)> handler;
+        {
+          std::lock_guard<std::mutex> lock(task->state->mutex);
+          handler = task->state->handler;
+        }
+        if (!handler) throw;  // the pool catches it and counts it in tp_pool_stats
+        try {
+          handler(std::current_exception());
+        } catch (...) {
+          // A handler's own exception has nowhere to go.
+        }
+      }
+    }
+  };
+
+  explicit ThreadPool(std::unique_ptr<State> state) noexcept : state_(std::move(state)) {}
+
+  void close() noexcept {
+    if (state_ && tp_pool_destroy(state_->pool) != TP_OK) {
+      (void)state_.release();  // destroyed from one of its own jobs: leave it running, not freed
+    }
+  }
+
+  friend class TaskGroup;
+  std::unique_ptr<State> state_;
+};
+
+// Jobs spawned from any thread, waited for together. Destroying the group waits for its jobs.
+class TaskGroup {
+ public:
+  explicit TaskGroup(ThreadPool &pool) {
+    detail::throw_if_error(tp_group_create(pool.native_handle(), &group_));
+  }
+  TaskGroup(const TaskGroup &) = delete;
+  TaskGroup &operator=(const TaskGroup &) = delete;
+  ~TaskGroup() {
+    tp_group_destroy(group_);  // waits; a job's exception still pending is dropped
+  }
+
+  // Runs f() as a job of the group. After the pool's shutdown: PoolError::SendError.
+  template <class F>
+  Result<void> spawn(F &&f) {
+    using Task = SpawnTask<std::decay_t<F>>;
+    auto *task = new (std::nothrow) Task{std::forward<F>(f), &error_};
+    if (task == nullptr) return PoolError::OutOfMemory;
+    const tp_status status = tp_group_spawn(group_, &Task::run, task);
+    if (status != TP_OK) delete task;
+    return detail::to_result(status);
+  }
+
+  // Returns when every job spawned so far has run; then rethrows the first exception one of them
+  // threw. Throws tp::Error(WouldDeadlock) from inside one of the group's own jobs.
+  void wait() {
+    detail::throw_if_error(tp_group_wait(group_));
+    error_.rethrow_and_clear();
+  }
+
+ private:
+  template <class F>
+  struct SpawnTask {
+    F f;
+    detail::FirstException *error;
+
+    static void run(void *arg) {
+      std::unique_ptr<SpawnTask> task(static_cast<SpawnTask *>(arg));
+      try {
+        task->f();
+      } catch (...) {
+        task->error->capture();
+      }
+    }
+  };
+
+  tp_group *group_ = nullptr;
+  detail::FirstException error_;
+};
+
+}  // namespace tp
+
+#endif  // TP_TP_HPP
