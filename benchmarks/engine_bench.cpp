@@ -6,6 +6,9 @@
 //
 // BM_Execute / BM_ExecuteBatch: no-op jobs through the public C ABI from 1 or 4 outside threads,
 // then wait until all have run; items/s is jobs per second.
+//
+// BM_FibSerial / BM_FibJoin: fib(30) plainly, and with tp_pool_join at every level on 1 and 2
+// workers.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -84,6 +87,55 @@ void BM_ExecuteBatch(benchmark::State &state) {
   destroy_pool(state);
 }
 BENCHMARK(BM_ExecuteBatch)->Arg(2)->Threads(1)->Threads(4)->UseRealTime();
+
+// fib(30) with a fork at every level through tp_pool_join (1.6 million joins), against the plain
+// recursive function: the overhead users feel in divide-and-conquer code.
+struct Fib {
+  tp_pool *pool;
+  unsigned n;
+  std::uint64_t result;
+};
+
+void fib_job(void *arg) {
+  auto *f = static_cast<Fib *>(arg);
+  if (f->n < 2) {
+    f->result = f->n;
+    return;
+  }
+  Fib a{f->pool, f->n - 1, 0}, b{f->pool, f->n - 2, 0};
+  tp_pool_join(f->pool, fib_job, &a, fib_job, &b);
+  f->result = a.result + b.result;
+}
+
+std::uint64_t fib_serial(unsigned n) { return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2); }
+
+constexpr unsigned kFib = 30;
+constexpr std::uint64_t kFib30 = 832040;
+
+void BM_FibSerial(benchmark::State &state) {
+  for (auto _ : state) {
+    const std::uint64_t result = fib_serial(kFib);
+    benchmark::DoNotOptimize(result);
+    if (result != kFib30) state.SkipWithError("wrong fib(30)");
+  }
+}
+BENCHMARK(BM_FibSerial)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_FibJoin(benchmark::State &state) {
+  tp_pool_options options;
+  tp_pool_options_init(&options);
+  options.workers = static_cast<std::size_t>(state.range(0));
+  tp_pool *pool = nullptr;
+  tp_pool_create_with(&options, &pool);
+  for (auto _ : state) {
+    Fib root{pool, kFib, 0}, nothing{pool, 0, 0};
+    tp_pool_join(pool, fib_job, &root, fib_job, &nothing);  // from outside: hands it to the pool
+    if (root.result != kFib30) state.SkipWithError("wrong fib(30)");
+  }
+  tp_pool_destroy(pool);
+}
+// range(0) = workers.
+BENCHMARK(BM_FibJoin)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

@@ -12,46 +12,56 @@ namespace tp::detail {
 
 class Latch {
  public:
-  explicit Latch(std::uint64_t count = 0) noexcept : remaining_(count) {}
+  explicit Latch(std::uint32_t count = 0) noexcept : state_(count * kOne) {}
   Latch(const Latch &) = delete;
   Latch &operator=(const Latch &) = delete;
 
   // Any thread: `count` more jobs will finish() this latch. Relaxed: the job that carries the
   // latch is published afterwards with release semantics, which orders this increment first.
-  void add(std::uint64_t count = 1) noexcept {
-    remaining_.fetch_add(count, std::memory_order_relaxed);
+  // At most 2^31 - 1 jobs may be unfinished at once.
+  void add(std::uint32_t count = 1) noexcept {
+    state_.fetch_add(count * kOne, std::memory_order_relaxed);
   }
 
   // Any thread, once per job, after the job ran. The release pairs with done()'s acquire: what the
   // job wrote is visible to the thread that sees the latch open.
   //
-  // The last finisher wakes blocked waiters after its decrement, when a waiter may already have
-  // seen zero and freed the latch (it is often on the waiter's stack). That is safe: the wake is
-  // a futex system call on the address, which reads no user memory; at worst it wakes an unrelated
-  // waiter on reused memory spuriously, and every waiter re-checks its condition.
+  // Only a finisher that takes the count to zero while a waiter is blocked wakes anyone, so the
+  // common case (nobody blocked: the joining worker took its job back, or is helping) makes no
+  // system call. The finisher touches the latch only through its RMW: once the count is zero the
+  // waiter may return and free the latch (often on its stack). The wake that may follow is a futex
+  // system call on the address, which reads no user memory; at worst it wakes an unrelated waiter
+  // on reused memory spuriously, and every waiter re-checks its condition.
   void finish() noexcept {
-    if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) remaining_.notify_all();
+    if (state_.fetch_sub(kOne, std::memory_order_acq_rel) == (kOne | kWaiter)) state_.notify_all();
   }
 
-  bool done() const noexcept { return remaining_.load(std::memory_order_acquire) == 0; }
+  bool done() const noexcept { return count(state_.load(std::memory_order_acquire)) == 0; }
 
   // Blocks until done(). For threads that cannot help (outside the pool), or for a worker that
-  // found nothing to help with.
-  void wait() const noexcept {
-    for (std::uint64_t left = remaining_.load(std::memory_order_acquire); left != 0;
-         left = remaining_.load(std::memory_order_acquire)) {
-      remaining_.wait(left, std::memory_order_acquire);
+  // found nothing to help with. Any number of threads may wait.
+  void wait() noexcept {
+    std::uint32_t state = state_.load(std::memory_order_acquire);
+    while (count(state) != 0) {
+      // Announce a blocked waiter in the same word as the count, so that the last finish() sees
+      // it in its RMW (no separate flag it would have to read after the latch may be gone).
+      if ((state & kWaiter) == 0 &&
+          !state_.compare_exchange_weak(state, state | kWaiter, std::memory_order_acquire)) {
+        continue;  // `state` was reloaded
+      }
+      state |= kWaiter;
+      state_.wait(state, std::memory_order_acquire);  // futex on this word; re-checked in the loop
+      state = state_.load(std::memory_order_acquire);
     }
   }
 
-  // Blocks until the count changes from `seen` (or returns at once if it already has).
-  void wait_for_change(std::uint64_t seen) const noexcept {
-    remaining_.wait(seen, std::memory_order_acquire);
-  }
-  std::uint64_t remaining() const noexcept { return remaining_.load(std::memory_order_acquire); }
-
  private:
-  std::atomic<std::uint64_t> remaining_;
+  // state_ = 2 * (unfinished jobs) + (1 if a waiter may be blocked). 32 bits: a futex word.
+  static constexpr std::uint32_t kWaiter = 1;
+  static constexpr std::uint32_t kOne = 2;
+  static std::uint32_t count(std::uint32_t state) noexcept { return state / kOne; }
+
+  std::atomic<std::uint32_t> state_;
 };
 
 // A job that finishes a latch after it ran. Its record lives where the latch's owner puts it (on

@@ -65,7 +65,7 @@ class Pool {
                       void *arg) noexcept;
   // Waits until `latch` opens: a worker of this pool helps (own deque, injector, peers) and
   // blocks only when there is nothing to help with; other threads block.
-  void wait_for(const Latch &latch) noexcept;
+  void wait_for(Latch &latch) noexcept;
   Status shutdown() noexcept;
 
   std::size_t workers() const noexcept { return workers_.size(); }

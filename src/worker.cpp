@@ -62,7 +62,7 @@ void Worker::run_inline(JobFn fn, void *arg) noexcept {
   }
 }
 
-void Worker::wait_until(const Latch &latch) noexcept {
+void Worker::wait_until(Latch &latch) noexcept {
   const unsigned spin_limit = pool_.config().spin_limit;
   unsigned idle_rounds = 0;
   while (!latch.done()) {
@@ -81,11 +81,9 @@ void Worker::wait_until(const Latch &latch) noexcept {
       cpu_pause();
       continue;
     }
-    // Nothing to help with: the job we wait for runs on a peer. Block until the latch moves.
+    // Nothing to help with: the jobs we wait for run on peers. Block until they are done.
     // Anything submitted meanwhile wakes a parked peer (this worker counts as busy).
-    const std::uint64_t left = latch.remaining();
-    if (left != 0) latch.wait_for_change(left);
-    idle_rounds = 0;
+    latch.wait();
   }
 }
 

@@ -57,7 +57,7 @@ class alignas(kCacheLine) Worker {
 
   // Until `latch` opens: run jobs from the own deque, the injector and the peers; block on the
   // latch only when there is nothing to run (the pool's notifications then wake parked peers).
-  void wait_until(const Latch &latch) noexcept;
+  void wait_until(Latch &latch) noexcept;
 
   // Accounting for jobs this worker's jobs spawn, before they become visible. A job that finished
   // here but is not yet reported to the pool still counts as pending there; a spawned job takes
