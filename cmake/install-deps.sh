@@ -2,7 +2,9 @@
 # Installs the Debian packages libtp builds and tests with, skipping those already present.
 # Uses sudo when not run as root. Safe to run again.
 set -eu
-packages="g++ cmake ninja-build pkg-config libboost-dev libhwloc-dev libgtest-dev libbenchmark-dev"
+# libudev-dev: hwloc.pc lists -ludev for static links (pkg-config --static tp)
+# python3: the Python consumer test (skipped without it)
+packages="g++ cmake ninja-build pkg-config libboost-dev libhwloc-dev libudev-dev libgtest-dev libbenchmark-dev python3"
 missing=""
 for package in $packages; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
