@@ -77,8 +77,8 @@ Status Group::spawn(JobFn fn, void *arg) noexcept {
   latch_.add(1);
   const Status status = pool_.execute(Job{&Group::run_record, record});
   if (status != Status::ok) {
+    recycle(record);  // before finish(): once the latch opens, the group may be destroyed
     latch_.finish();
-    recycle(record);
   }
   return status;
 }

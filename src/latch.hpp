@@ -3,8 +3,15 @@
 // on the waiting thread's stack, and is never allocated by the pool.
 #pragma once
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
+#include <climits>
 #include <cstdint>
+#include <ctime>
 
 #include "job.hpp"
 
@@ -33,26 +40,41 @@ class Latch {
   // system call on the address, which reads no user memory; at worst it wakes an unrelated waiter
   // on reused memory spuriously, and every waiter re-checks its condition.
   void finish() noexcept {
-    if (state_.fetch_sub(kOne, std::memory_order_acq_rel) == (kOne | kWaiter)) state_.notify_all();
+    if (state_.fetch_sub(kOne, std::memory_order_acq_rel) == (kOne | kWaiter)) wake_all();
   }
 
   bool done() const noexcept { return count(state_.load(std::memory_order_acquire)) == 0; }
 
-  // Blocks until done(). For threads that cannot help (outside the pool), or for a worker that
-  // found nothing to help with. Any number of threads may wait.
+  // Blocks until done(). For threads that cannot help (outside the pool). Any number of threads
+  // may wait.
   void wait() noexcept {
-    std::uint32_t state = state_.load(std::memory_order_acquire);
-    while (count(state) != 0) {
-      // Announce a blocked waiter in the same word as the count, so that the last finish() sees
-      // it in its RMW (no separate flag it would have to read after the latch may be gone).
-      if ((state & kWaiter) == 0 &&
-          !state_.compare_exchange_weak(state, state | kWaiter, std::memory_order_acquire)) {
-        continue;  // `state` was reloaded
-      }
-      state |= kWaiter;
-      state_.wait(state, std::memory_order_acquire);  // futex on this word; re-checked in the loop
-      state = state_.load(std::memory_order_acquire);
+    while (!wait_for(std::chrono::hours(1))) {
     }
+  }
+
+  // Blocks until done() or until `timeout` passed; returns done(). A worker with nothing to help
+  // with blocks this way: it must come back now and then to look for work that arrived meanwhile,
+  // because the sleep protocol counts it as busy and wakes nobody for such work.
+  bool wait_for(std::chrono::nanoseconds timeout) noexcept {
+    std::uint32_t state = state_.load(std::memory_order_acquire);
+    if (count(state) == 0) return true;
+    // Announce a blocked waiter in the same word as the count, so that the last finish() sees it
+    // in its RMW (no separate flag it would have to read after the latch may be gone).
+    while ((state & kWaiter) == 0) {
+      if (state_.compare_exchange_weak(state, state | kWaiter, std::memory_order_acquire)) {
+        state |= kWaiter;
+        break;
+      }
+      if (count(state) == 0) return true;
+    }
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+    timespec relative{};
+    relative.tv_sec = static_cast<std::time_t>(seconds.count());
+    relative.tv_nsec = static_cast<long>((timeout - seconds).count());
+    // Sleeps only while the word still holds `state`; returns on a wake, a timeout, a signal or
+    // a change, and done() tells which mattered.
+    syscall(SYS_futex, &state_, FUTEX_WAIT_PRIVATE, state, &relative, nullptr, 0);
+    return done();
   }
 
  private:
@@ -61,7 +83,15 @@ class Latch {
   static constexpr std::uint32_t kOne = 2;
   static std::uint32_t count(std::uint32_t state) noexcept { return state / kOne; }
 
+  // Raw futex calls rather than std::atomic::wait/notify: wait_for() needs a timeout, and a
+  // libstdc++ notify skips the system call unless its own waiter table has a waiter.
+  void wake_all() noexcept {
+    syscall(SYS_futex, &state_, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
+  }
+
   std::atomic<std::uint32_t> state_;
+  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t),
+                "the futex word is the atomic itself");
 };
 
 // A job that finishes a latch after it ran. Its record lives where the latch's owner puts it (on

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <chrono>
 #include <string>
 
 #include "injector.hpp"
@@ -18,6 +19,9 @@ thread_local Worker *tls_worker = nullptr;
 // How many jobs a worker takes out of the injector at once: one to run and the rest onto its own
 // deque, where it pops them without touching the shared queue and idle peers can steal them.
 constexpr std::size_t kRefill = 8;
+
+// How long a worker waiting on a join or group blocks before it looks for work again.
+constexpr std::chrono::milliseconds kBlockedRecheck{1};
 
 // Linux limits thread names to 15 characters plus the terminator.
 constexpr std::size_t kMaxThreadName = 15;
@@ -81,9 +85,11 @@ void Worker::wait_until(Latch &latch) noexcept {
       cpu_pause();
       continue;
     }
-    // Nothing to help with: the jobs we wait for run on peers. Block until they are done.
-    // Anything submitted meanwhile wakes a parked peer (this worker counts as busy).
-    latch.wait();
+    // Nothing to help with: the jobs we wait for run on peers. Block until they are done, but
+    // look for work again every millisecond: this worker still counts as busy, so work submitted
+    // meanwhile wakes only parked peers, and if every worker is blocked here nobody else would
+    // take it (a group whose remaining job is queued behind the wait, say).
+    if (!latch.wait_for(kBlockedRecheck)) idle_rounds = 0;
   }
 }
 

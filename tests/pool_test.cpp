@@ -377,6 +377,51 @@ TEST(NoThunderingHerd, EachSubmissionWakesAtMostOneWorker) {
   EXPECT_LE(get_stats(pool.get()).parks, 4 + rounds);
 }
 
+TEST(NoLostWakeups, WorkArrivingWhileEveryWorkerBlocksInAWaitStillRuns) {
+  // Worker 1 runs X, a group job blocked until Z has run. Worker 0 runs J, which waits for the
+  // group and, finding nothing to help with, blocks. Then Z arrives from outside: no worker is
+  // parked or searching, so nobody is woken for it. A worker blocked in a wait must come back to
+  // look for work by itself, or this never finishes.
+  PoolPtr pool = make_pool(2, 0);
+  tp_group *group = nullptr;
+  ASSERT_EQ(tp_group_create(pool.get(), &group), TP_OK);
+  struct Scene {
+    tp_group *group;
+    std::binary_semaphore z_ran{0};
+    std::atomic<bool> x_started{false}, j_started{false};
+    std::atomic<int> j_status{1};
+  } scene{group};
+  Watchdog watchdog("work arriving while every worker blocks", 60s,
+                    [&] { return tp_test::describe_workers(pool.get()); });
+  ASSERT_EQ(tp_group_spawn(
+                group,
+                [](void *arg) {
+                  auto *s = static_cast<Scene *>(arg);
+                  s->x_started = true;
+                  s->z_ran.acquire();
+                },
+                &scene),
+            TP_OK);
+  while (!scene.x_started.load()) std::this_thread::yield();
+  ASSERT_EQ(tp_pool_execute(
+                pool.get(),
+                [](void *arg) {
+                  auto *s = static_cast<Scene *>(arg);
+                  s->j_started = true;
+                  s->j_status = tp_group_wait(s->group);
+                },
+                &scene),
+            TP_OK);
+  while (!scene.j_started.load()) std::this_thread::yield();
+  std::this_thread::sleep_for(20ms);  // let J block (not needed for the outcome, only to test it)
+  ASSERT_EQ(tp_pool_execute(
+                pool.get(), [](void *arg) { static_cast<Scene *>(arg)->z_ran.release(); }, &scene),
+            TP_OK);
+  ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
+  EXPECT_EQ(scene.j_status.load(), TP_OK);
+  EXPECT_EQ(tp_group_destroy(group), TP_OK);
+}
+
 // ---- wait_idle, stats, introspection ----
 
 TEST(WaitIdle, WaitsForSpawnedJobsAndLeavesThePoolUsable) {

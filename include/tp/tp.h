@@ -227,12 +227,13 @@ TP_API tp_status tp_pool_get_worker_stats(const tp_pool *pool, size_t worker, tp
  * Runs a(a_arg) and b(b_arg), possibly in parallel, and returns when both have run.
  * From inside one of this pool's jobs: b is pushed onto the calling worker's deque (other workers
  * may steal it), a runs on the calling thread, and then the caller takes b back if nobody stole it
- * or runs other jobs until b is done; it never blocks while there is work it could do. Nothing is
- * allocated. Joins nest to any depth (deeper than the number of workers) without deadlock.
- * From any other thread: both are handed to the pool and the caller blocks until both have run.
- * Returns TP_OK; TP_ERR_INVALID_ARGUMENT when pool, a or b is NULL; TP_ERR_SHUTDOWN from outside
- * the pool after shutdown began (neither runs); TP_ERR_OUT_OF_MEMORY (neither runs).
- * The args must stay valid until the call returns. Thread-safe.
+ * or runs other jobs until b is done; when it finds none it blocks, and looks for new work again
+ * every millisecond until b is done. Nothing is allocated. Joins nest to any depth (deeper than the
+ * number of workers) without deadlock. From any other thread: both are handed to the pool and the
+ * caller blocks until both have run. Returns TP_OK; TP_ERR_INVALID_ARGUMENT when pool, a or b is
+ * NULL; TP_ERR_SHUTDOWN from outside the pool after shutdown began (neither runs);
+ * TP_ERR_OUT_OF_MEMORY (neither runs). The args must stay valid until the call returns.
+ * Thread-safe.
  */
 TP_API tp_status tp_pool_join(tp_pool *pool, tp_job_fn a, void *a_arg, tp_job_fn b, void *b_arg);
 
@@ -259,7 +260,11 @@ TP_API tp_status tp_group_spawn(tp_group *group, tp_job_fn fn, void *arg);
  * Returns when every job spawned into the group before the call, and every job they spawned into
  * it, has run. On one of the pool's workers the caller runs other jobs meanwhile. The group can be
  * used again afterwards. Returns TP_OK; TP_ERR_INVALID_ARGUMENT when group is NULL;
- * TP_ERR_WOULD_DEADLOCK when called from inside one of the group's own jobs. Thread-safe.
+ * TP_ERR_WOULD_DEADLOCK when the calling thread is running one of the group's jobs, directly or
+ * beneath the job that calls (a waiting worker runs other jobs on top of the one that waits).
+ * Waiting for a group from work that one of its jobs itself waits for (say, the second half of a
+ * join made by a job of the group, run by another worker) is a cycle the pool cannot see: it
+ * deadlocks, as it would with any task-group library. Thread-safe.
  */
 TP_API tp_status tp_group_wait(tp_group *group);
 

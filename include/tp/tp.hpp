@@ -78,6 +78,14 @@ class Result {
     if (!value_) throw Error(error_);
     return *value_;
   }
+  const T &value() const & {
+    if (!value_) throw Error(error_);
+    return *value_;
+  }
+  T &&value() && {
+    if (!value_) throw Error(error_);
+    return std::move(*value_);
+  }
   // The error; meaningful only when there is no value.
   PoolError error() const noexcept { return error_; }
 
@@ -114,22 +122,31 @@ inline void throw_if_error(tp_status status) {
   if (status != TP_OK) throw Error(static_cast<PoolError>(status));
 }
 
-// The first exception of several jobs, kept until they have all finished.
+// The first exception of several jobs, kept until they have all finished. The flag keeps the
+// common no-exception path to one atomic load; the mutex orders writers and the reader.
 class FirstException {
  public:
   void capture() noexcept {
-    if (!taken_.exchange(true, std::memory_order_acq_rel)) error_ = std::current_exception();
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (error_) return;
+    error_ = std::current_exception();
+    captured_.store(true, std::memory_order_release);
   }
   void rethrow_and_clear() {
-    if (!taken_.load(std::memory_order_acquire)) return;
-    std::exception_ptr error = std::exchange(error_, nullptr);
-    taken_.store(false, std::memory_order_relaxed);
-    std::rethrow_exception(error);
+    if (!captured_.load(std::memory_order_acquire)) return;
+    std::exception_ptr error;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      error = std::exchange(error_, nullptr);
+      captured_.store(false, std::memory_order_relaxed);
+    }
+    if (error) std::rethrow_exception(error);
   }
 
  private:
-  std::atomic<bool> taken_{false};
-  std::exception_ptr error_;
+  std::atomic<bool> captured_{false};
+  std::mutex mutex_;
+  std::exception_ptr error_;  // guarded by mutex_
 };
 
 // Calls a callable through the C ABI's (fn, arg) pair, with `arg` pointing at it.
@@ -188,7 +205,8 @@ class ThreadPool {
   }
 
   // Runs f() on some worker; its result (or exception) arrives through the future. When the pool
-  // refuses the job, the future holds a tp::Error (get() throws it).
+  // refuses the job, the future holds a tp::Error (get() throws it). Throws std::bad_alloc if the
+  // job's state cannot be allocated.
   template <class F, class R = std::invoke_result_t<std::decay_t<F> &>>
   std::future<R> submit(F &&f) {
     std::promise<R> promise;
@@ -218,8 +236,8 @@ class ThreadPool {
   }
 
   // Runs a() and b(), possibly in parallel, and returns when both have run. On a worker nothing is
-  // allocated. Rethrows the first exception (a's before b's) after both finished; throws
-  // tp::Error when the pool refuses (after shutdown, from outside the pool).
+  // allocated. If either throws, rethrows the first exception caught (in time) after both
+  // finished; throws tp::Error when the pool refuses (after shutdown, from outside the pool).
   template <class A, class B>
   void join(A &&a, B &&b) {
     detail::FirstException error;
