@@ -10,6 +10,9 @@ for package in $packages; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
     missing="$missing $package"
 done
+# cargo: the Rust consumer test (skipped without it). Any cargo will do, so a rustup toolchain
+# already on the PATH counts; otherwise Debian's.
+command -v cargo >/dev/null 2>&1 || missing="$missing cargo"
 [ -z "$missing" ] && exit 0
 as_root=""
 [ "$(id -u)" -eq 0 ] || as_root="sudo"

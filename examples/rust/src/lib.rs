@@ -5,7 +5,8 @@
 //! pool.execute(|| println!("hello from a worker")).unwrap();
 //! // dropping the pool waits until every accepted job has run
 //! ```
-use std::ffi::{c_char, c_int, c_uint, c_void, CStr};
+use std::ffi::CStr;
+use std::os::raw::{c_char, c_int, c_uint, c_void};
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
