@@ -5,17 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "c_check.h"
 #include "tp/tp.h"
-
-static int failures = 0;
-
-#define CHECK(condition)                                                            \
-  do {                                                                              \
-    if (!(condition)) {                                                             \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #condition); \
-      ++failures;                                                                   \
-    }                                                                               \
-  } while (0)
 
 static void increment(void *arg) { atomic_fetch_add((atomic_ulong *)arg, 1); }
 

@@ -7,17 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "c_check.h"
 #include "tp/tp.h"
-
-static atomic_int failures = 0;
-
-#define CHECK(condition)                                                            \
-  do {                                                                              \
-    if (!(condition)) {                                                             \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #condition); \
-      ++failures;                                                                   \
-    }                                                                               \
-  } while (0)
 
 static size_t scaled(size_t n) {
   const char *text = getenv("TP_STRESS_SCALE");
