@@ -9,12 +9,15 @@
 //
 // BM_FibSerial / BM_FibJoin: fib(30) plainly, and with tp_pool_join at every level on 1 and 2
 // workers.
+//
+// BM_VictimOrder: the same kind of work stealing in topology order and in rotating order.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
 #include <vector>
 
 #include "injector.hpp"
+#include "pool.hpp"
 #include "tp/tp.h"
 
 namespace {
@@ -136,6 +139,29 @@ void BM_FibJoin(benchmark::State &state) {
 }
 // range(0) = workers.
 BENCHMARK(BM_FibJoin)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// What the topology's victim order costs: fib(25) through joins (steal-heavy) on a pool pinned
+// with TP_PIN_CORES, stealing in topology order (range(0) = 1) or in plain rotating order (0).
+// On a machine with one level (this 2-core one) the two must be equal.
+void BM_VictimOrder(benchmark::State &state) {
+  tp::detail::PoolConfig config;
+  config.workers = 2;
+  config.pin = tp::detail::Pin::cores;
+  config.ordered_victims = state.range(0) != 0;
+  std::unique_ptr<tp::detail::Pool> core;
+  if (tp::detail::Pool::create(config, core) != tp::detail::Status::ok) {
+    state.SkipWithError("no pool");
+    return;
+  }
+  auto *pool = reinterpret_cast<tp_pool *>(core.get());  // the C ABI's handle is the core pool
+  for (auto _ : state) {
+    Fib root{pool, 25, 0}, nothing{pool, 0, 0};
+    tp_pool_join(pool, fib_job, &root, fib_job, &nothing);
+    if (root.result != 75025) state.SkipWithError("wrong fib(25)");
+  }
+  core->shutdown();
+}
+BENCHMARK(BM_VictimOrder)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

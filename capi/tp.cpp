@@ -8,6 +8,7 @@
 #include <memory>
 #include <new>
 
+#include "cpu_quota.hpp"
 #include "group.hpp"
 #include "pool.hpp"
 
@@ -60,13 +61,24 @@ tp::detail::Group *core(tp_group *group) noexcept {
 }
 const Pool *core(const tp_pool *pool) noexcept { return reinterpret_cast<const Pool *>(pool); }
 
-std::size_t usable_cpus() noexcept {
+std::size_t affinity_cpus() noexcept {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof(set), &set) == 0) {
     const int count = CPU_COUNT(&set);
     if (count > 0) return static_cast<std::size_t>(count);
   }
   return 1;
+}
+
+std::size_t usable_cores() noexcept {
+  try {
+    const auto topology = tp::detail::Topology::machine();
+    std::size_t cores = topology->objects(HWLOC_OBJ_CORE, topology->usable_by_new_threads()).size();
+    if (cores == 0) cores = affinity_cpus();  // no core objects: count CPUs
+    return cores;
+  } catch (...) {
+    return affinity_cpus();
+  }
 }
 
 // A C caller may store any int in an enum field; read it as an int, never as an out-of-range enum.
@@ -83,11 +95,15 @@ tp_status create(const tp_pool_options &options, tp_pool **out) noexcept {
   if (options.workers > TP_MAX_WORKERS) return TP_ERR_INVALID_ARGUMENT;
   if (options.spin_limit > kMaxSpinLimit) return TP_ERR_INVALID_ARGUMENT;
   const int pin = as_int(options.pin);
-  if (pin != TP_PIN_NONE && pin != TP_PIN_CORES) return TP_ERR_INVALID_ARGUMENT;
+  if (pin != TP_PIN_NONE && pin != TP_PIN_CORES && pin != TP_PIN_SPREAD) {
+    return TP_ERR_INVALID_ARGUMENT;
+  }
   try {
     tp::detail::PoolConfig config;
     config.workers = options.workers;
-    config.pin = pin == TP_PIN_NONE ? tp::detail::Pin::none : tp::detail::Pin::cores;
+    config.pin = pin == TP_PIN_NONE    ? tp::detail::Pin::none
+                 : pin == TP_PIN_CORES ? tp::detail::Pin::cores
+                                       : tp::detail::Pin::spread;
     config.spin_limit = options.spin_limit;
     if (options.thread_name != nullptr) config.thread_name = options.thread_name;
     config.on_worker_start = options.on_worker_start;
@@ -144,12 +160,31 @@ const char *tp_status_string(tp_status status) {
 
 unsigned tp_version(void) { return TP_VERSION_NUMBER; }
 
+size_t tp_default_workers(void) {
+  try {
+    return tp::detail::default_workers(usable_cores(), tp::detail::cgroup_cpu_limit());
+  } catch (...) {
+    return affinity_cpus();  // reading the cgroup files failed to allocate: no quota known
+  }
+}
+
+tp_status tp_pool_worker_cpus(const tp_pool *pool, size_t worker, char *buf, size_t len) {
+  if (buf != nullptr && len > 0) buf[0] = '\0';
+  if (pool == nullptr || buf == nullptr || worker >= core(pool)->workers()) {
+    return TP_ERR_INVALID_ARGUMENT;
+  }
+  const std::string &cpus = core(pool)->worker_cpus(worker);
+  if (cpus.size() + 1 > len) return TP_ERR_INVALID_ARGUMENT;
+  std::memcpy(buf, cpus.c_str(), cpus.size() + 1);
+  return TP_OK;
+}
+
 void tp_pool_options_init(tp_pool_options *options) {
   if (options == nullptr) return;
   *options = tp_pool_options{};
   options->size = sizeof(tp_pool_options);
-  const std::size_t cpus = usable_cpus();
-  options->workers = cpus < TP_MAX_WORKERS ? cpus : TP_MAX_WORKERS;
+  const std::size_t workers = tp_default_workers();
+  options->workers = workers < TP_MAX_WORKERS ? workers : TP_MAX_WORKERS;
   options->pin = TP_PIN_CORES;
   options->spin_limit = 200;
   options->thread_name = "tp-worker";

@@ -1,12 +1,34 @@
 #include "pool.hpp"
 
+#include <sched.h>
+
 #include <new>
+#include <string>
 #include <system_error>
 
 namespace tp::detail {
 
 namespace {
 constexpr std::memory_order seq_cst = std::memory_order_seq_cst;
+
+// The calling thread's CPUs in hwloc's list format, without hwloc (for when it cannot load).
+std::string affinity_list() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return {};
+  std::string list;
+  constexpr std::size_t kCpus = CPU_SETSIZE;
+  for (std::size_t cpu = 0; cpu < kCpus; ++cpu) {
+    if (!CPU_ISSET(cpu, &set)) continue;
+    std::size_t last = cpu;
+    while (last + 1 < kCpus && CPU_ISSET(last + 1, &set)) ++last;
+    if (!list.empty()) list += ',';
+    list += std::to_string(cpu);
+    if (last > cpu) list += '-' + std::to_string(last);
+    cpu = last;
+  }
+  return list;
+}
 }  // namespace
 
 Pool::Pool(const PoolConfig &config)
@@ -23,10 +45,7 @@ Status Pool::create(const PoolConfig &config, std::unique_ptr<Pool> &out) noexce
   if (config.workers == 0) return Status::zero_workers;
   try {
     std::unique_ptr<Pool> pool(new Pool(config));
-    if (config.pin != Pin::none) {
-      pool->topology_ = Topology::load_system();
-      pool->placement_ = pool->topology_->plan(config.pin, config.workers);
-    }
+    pool->place_workers();
     if (const Status status = pool->start_workers(); status != Status::ok) return status;
     out = std::move(pool);
     return Status::ok;
@@ -37,6 +56,32 @@ Status Pool::create(const PoolConfig &config, std::unique_ptr<Pool> &out) noexce
   } catch (...) {
     return Status::out_of_memory;  // nothing else throws here; resources were the problem
   }
+}
+
+void Pool::place_workers() {
+  try {
+    topology_ = Topology::machine();
+  } catch (const TopologyError &) {
+    if (config_.pin != Pin::none) throw;  // pinning needs hwloc; an unpinned pool does not
+  }
+  if (topology_ == nullptr) {
+    usable_list_ = affinity_list();
+    return;
+  }
+  const CpuSet usable = topology_->usable_by_new_threads();
+  usable_list_ = usable.to_list();
+  if (config_.pin == Pin::none) return;
+  placement_ = plan_placement(*topology_, usable, workers_.size(), config_.pin);
+  const std::vector<VictimOrder> victims = plan_victims(*topology_, placement_);
+  for (std::size_t w = 0; w < workers_.size(); ++w) {
+    placement_lists_.push_back(placement_[w].to_list());
+    if (config_.ordered_victims) workers_[w]->set_victims(victims[w]);
+  }
+}
+
+const std::string &Pool::worker_cpus(std::size_t worker) const noexcept {
+  const bool pinned = workers_[worker]->stats().pinned.load(std::memory_order_relaxed);
+  return pinned ? placement_lists_[worker] : usable_list_;
 }
 
 Status Pool::start_workers() noexcept {

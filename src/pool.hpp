@@ -15,6 +15,7 @@
 #include "injector.hpp"
 #include "job.hpp"
 #include "latch.hpp"
+#include "placement.hpp"
 #include "sleep.hpp"
 #include "status.hpp"
 #include "topology.hpp"
@@ -34,6 +35,9 @@ struct PoolConfig {
   // Tests only (not reachable through the C ABI): start_workers() acts as if the OS refused the
   // thread of this worker, to show that a failed create joins what it started and frees all.
   std::size_t refuse_thread_of_worker = SIZE_MAX;
+  // Benchmarks only: false makes a pinned pool steal in plain rotating order, to measure what the
+  // topology order costs.
+  bool ordered_victims = true;
 };
 
 struct StatsSnapshot {
@@ -82,6 +86,9 @@ class Pool {
   const CpuSet *placement(std::size_t worker) const noexcept {
     return placement_.empty() ? nullptr : &placement_[worker];
   }
+  // The CPUs a worker runs on, in hwloc's list format: its placement if it was bound, else the
+  // CPUs the pool's creator could use.
+  const std::string &worker_cpus(std::size_t worker) const noexcept;
   // Any job anywhere that a searching worker could take (a hint; see sleep.md for why it is
   // enough where it is used).
   bool work_visible() const noexcept;
@@ -96,14 +103,17 @@ class Pool {
 
  private:
   explicit Pool(const PoolConfig &config);
+  void place_workers();  // throws TopologyError (pinning without hwloc), std::bad_alloc
   Status start_workers() noexcept;
   Status join_from_outside(Job a, Job b) noexcept;
   void stop_workers() noexcept;  // after the last job: wake everyone, join
   void wait_for_no_pending() noexcept;
 
   const PoolConfig config_;
-  std::unique_ptr<Topology> topology_;  // only when pinning
-  std::vector<CpuSet> placement_;       // one per worker when pinning
+  std::shared_ptr<const Topology> topology_;  // the machine's; null if hwloc cannot read it
+  std::vector<CpuSet> placement_;             // one per worker when pinning
+  std::vector<std::string> placement_lists_;  // placement_ as text, for worker_cpus()
+  std::string usable_list_;                   // the CPUs the creator could use, as text
   Injector injector_;
   Sleep sleep_;
   std::vector<std::unique_ptr<Worker>> workers_;

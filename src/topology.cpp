@@ -1,6 +1,7 @@
 #include "topology.hpp"
 
 #include <cstdlib>
+#include <mutex>
 #include <new>
 
 namespace tp::detail {
@@ -13,8 +14,34 @@ CpuSet::CpuSet(hwloc_const_bitmap_t bitmap) : bitmap_(hwloc_bitmap_dup(bitmap)) 
   if (bitmap_ == nullptr) throw std::bad_alloc();
 }
 
+CpuSet CpuSet::from_list(const char *list) {
+  CpuSet set;
+  hwloc_bitmap_list_sscanf(set.get(), list);
+  return set;
+}
+
 CpuSet::~CpuSet() {
   if (bitmap_ != nullptr) hwloc_bitmap_free(bitmap_);
+}
+
+CpuSet CpuSet::operator&(const CpuSet &other) const {
+  CpuSet out;
+  hwloc_bitmap_and(out.get(), bitmap_, other.bitmap_);
+  return out;
+}
+
+CpuSet CpuSet::operator|(const CpuSet &other) const {
+  CpuSet out;
+  hwloc_bitmap_or(out.get(), bitmap_, other.bitmap_);
+  return out;
+}
+
+CpuSet CpuSet::nth(int n) const {
+  CpuSet out;
+  int index = hwloc_bitmap_first(bitmap_);
+  for (int i = 0; i < n && index >= 0; ++i) index = hwloc_bitmap_next(bitmap_, index);
+  if (index >= 0) hwloc_bitmap_only(out.get(), static_cast<unsigned>(index));
+  return out;
 }
 
 std::string CpuSet::to_list() const {
@@ -38,10 +65,19 @@ std::unique_ptr<Topology> Topology::finish_load(hwloc_topology_t topology) {
   }
 }
 
-std::unique_ptr<Topology> Topology::load_system() {
-  hwloc_topology_t topology;
-  if (hwloc_topology_init(&topology) != 0) throw TopologyError{};
-  return finish_load(topology);
+std::shared_ptr<const Topology> Topology::machine() {
+  // Loading takes milliseconds (it reads /sys); the structure of the machine does not change
+  // while the process runs, so it is loaded once. What may change, the CPUs the caller may use,
+  // is asked again each time (usable_by_new_threads()).
+  static std::mutex mutex;
+  static std::shared_ptr<const Topology> loaded;
+  std::lock_guard lock(mutex);
+  if (!loaded) {
+    hwloc_topology_t topology;
+    if (hwloc_topology_init(&topology) != 0) throw TopologyError{};
+    loaded = finish_load(topology);
+  }
+  return loaded;
 }
 
 std::unique_ptr<Topology> Topology::load_synthetic(const char *description) {
@@ -58,29 +94,33 @@ Topology::~Topology() { hwloc_topology_destroy(topology_); }
 
 CpuSet Topology::allowed() const { return CpuSet(hwloc_topology_get_allowed_cpuset(topology_)); }
 
-std::vector<CpuSet> Topology::plan(Pin pin, std::size_t workers) const {
-  const CpuSet usable = allowed();
-  std::vector<CpuSet> placement;
-  placement.reserve(workers);
-  if (pin == Pin::none) {
-    placement.assign(workers, usable);
-    return placement;
+CpuSet Topology::usable_by_new_threads() const {
+  CpuSet usable = allowed();
+  CpuSet bound;
+  if (hwloc_get_cpubind(topology_, bound.get(), HWLOC_CPUBIND_THREAD) == 0 && !bound.empty()) {
+    usable = usable & bound;
   }
-  std::vector<CpuSet> cores;
-  for (hwloc_obj_type_t type : {HWLOC_OBJ_CORE, HWLOC_OBJ_PU}) {
-    hwloc_obj_t object = nullptr;
-    while ((object = hwloc_get_next_obj_by_type(topology_, type, object)) != nullptr) {
-      CpuSet core(object->cpuset);
-      hwloc_bitmap_and(core.get(), core.get(), usable.get());
-      if (!core.empty()) cores.push_back(std::move(core));
-    }
-    if (!cores.empty()) break;
+  return usable;
+}
+
+std::vector<CpuSet> Topology::objects(hwloc_obj_type_t type, const CpuSet &usable) const {
+  std::vector<CpuSet> found;
+  hwloc_obj_t object = nullptr;
+  while ((object = hwloc_get_next_obj_by_type(topology_, type, object)) != nullptr) {
+    if (object->cpuset == nullptr) continue;
+    CpuSet cpus = CpuSet(object->cpuset) & usable;
+    if (!cpus.empty()) found.push_back(std::move(cpus));
   }
-  if (cores.empty()) throw TopologyError{};  // no usable CPU at all: hwloc saw nothing we may use
-  for (std::size_t i = 0; i < workers; ++i) {
-    placement.push_back(cores[i % cores.size()]);
-  }
-  return placement;
+  return found;
+}
+
+hwloc_obj_t Topology::home_of(const CpuSet &cpus) const noexcept {
+  hwloc_obj_t object = hwloc_get_obj_covering_cpuset(topology_, cpus.get());
+  return object != nullptr ? object : hwloc_get_root_obj(topology_);
+}
+
+int Topology::common_depth(hwloc_obj_t a, hwloc_obj_t b) noexcept {
+  return hwloc_get_common_ancestor_obj(nullptr, a, b)->depth;
 }
 
 bool Topology::bind_current_thread(const CpuSet &cpus) const noexcept {

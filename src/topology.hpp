@@ -1,6 +1,5 @@
-// The machine as hwloc sees it, and where to put workers on it.
-// Placement is a pure function of (topology, allowed CPUs, worker count, policy), so that it can be
-// tested on synthetic topologies of machines we do not have; binding is the only side effect.
+// The machine as hwloc sees it: CPU sets, the objects that contain them, and binding. Where
+// workers go is placement.hpp's business; this file only describes and binds.
 #pragma once
 
 #include <hwloc.h>
@@ -13,13 +12,12 @@
 
 namespace tp::detail {
 
-enum class Pin { none, cores };
-
 // An owned hwloc bitmap.
 class CpuSet {
  public:
   CpuSet();                                      // empty; throws std::bad_alloc
   explicit CpuSet(hwloc_const_bitmap_t bitmap);  // a copy; throws std::bad_alloc
+  static CpuSet from_list(const char *list);     // "0-3,8"; throws std::bad_alloc
   CpuSet(const CpuSet &other) : CpuSet(other.bitmap_) {}
   CpuSet(CpuSet &&other) noexcept : bitmap_(std::exchange(other.bitmap_, nullptr)) {}
   CpuSet &operator=(CpuSet other) noexcept {
@@ -31,6 +29,11 @@ class CpuSet {
   hwloc_const_bitmap_t get() const noexcept { return bitmap_; }
   hwloc_bitmap_t get() noexcept { return bitmap_; }
   bool empty() const noexcept { return hwloc_bitmap_iszero(bitmap_) != 0; }
+  int weight() const noexcept { return hwloc_bitmap_weight(bitmap_); }
+  CpuSet operator&(const CpuSet &other) const;
+  CpuSet operator|(const CpuSet &other) const;
+  // The `n`-th set CPU (0-based) alone; empty when there are not that many.
+  CpuSet nth(int n) const;
   std::string to_list() const;  // hwloc's list format: "0-3,8"
   bool operator==(const CpuSet &other) const noexcept {
     return hwloc_bitmap_isequal(bitmap_, other.bitmap_) != 0;
@@ -42,8 +45,10 @@ class CpuSet {
 
 class Topology {
  public:
-  // This machine. Throws TopologyError when hwloc cannot describe it, std::bad_alloc.
-  static std::unique_ptr<Topology> load_system();
+  // This machine, loaded once per process and shared (hwloc topologies are read-only once loaded,
+  // and reading or binding with one is thread-safe). Throws TopologyError when hwloc cannot
+  // describe the machine, std::bad_alloc.
+  static std::shared_ptr<const Topology> machine();
   // A synthetic machine in hwloc's description language, e.g. "pack:2 core:4 pu:2" (for tests).
   static std::unique_ptr<Topology> load_synthetic(const char *description);
 
@@ -51,13 +56,20 @@ class Topology {
   Topology(const Topology &) = delete;
   Topology &operator=(const Topology &) = delete;
 
-  // The CPUs this process may use.
+  // The CPUs hwloc allows this process (its cgroup cpuset).
   CpuSet allowed() const;
+  // What a thread created now by the calling thread may run on: the allowed CPUs, restricted to
+  // the calling thread's own binding (taskset, sched_setaffinity). Only for the real machine.
+  CpuSet usable_by_new_threads() const;
 
-  // One CPU set per worker. Pin::none: every worker gets the allowed set (it is not bound).
-  // Pin::cores: worker i gets the (i mod cores)-th usable core in topology order, restricted to
-  // the allowed CPUs; with no core objects (some virtual machines) PUs stand in for cores.
-  std::vector<CpuSet> plan(Pin pin, std::size_t workers) const;
+  // The objects of `type` (cores, NUMA nodes, packages, L3 caches, PUs) that hold at least one
+  // CPU of `usable`, in topology order, each restricted to `usable`.
+  std::vector<CpuSet> objects(hwloc_obj_type_t type, const CpuSet &usable) const;
+
+  // The smallest object that holds every CPU of `cpus` (the machine's root when none is smaller).
+  hwloc_obj_t home_of(const CpuSet &cpus) const noexcept;
+  // The depth in the tree of the smallest object that holds both: the larger, the closer.
+  static int common_depth(hwloc_obj_t a, hwloc_obj_t b) noexcept;
 
   // Binds the calling thread to `cpus`. False when the OS refused (not an error for the pool).
   bool bind_current_thread(const CpuSet &cpus) const noexcept;

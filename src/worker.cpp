@@ -207,20 +207,35 @@ void Worker::spill(const Job *jobs, std::size_t count) noexcept {
 Job Worker::steal_from_peers() noexcept {
   const std::size_t workers = pool_.workers();
   if (workers == 1) return Job{};
-  // A varying first victim keeps thieves from all queueing up on the same deque.
+  // A varying first victim in each level keeps thieves from all queueing up on the same deque.
   victim_seed_ ^= victim_seed_ << 13;
   victim_seed_ ^= victim_seed_ >> 7;
   victim_seed_ ^= victim_seed_ << 17;
-  const std::size_t peers = workers - 1;
-  const std::size_t first = static_cast<std::size_t>(victim_seed_ % peers);
-  for (std::size_t i = 0; i < peers; ++i) {
-    const std::size_t victim = (index_ + 1 + (first + i) % peers) % workers;
-    Job job;
-    // A lost race means another thief took that job; the next round looks again.
-    if (pool_.worker(victim).deque().steal(job) == StealingDeque::StealResult::success) {
-      stats_.stolen.add();
-      return job;
+  // A lost race means another thief took that job; the next round looks again.
+  auto try_steal = [&](std::size_t victim, Job &job) {
+    if (pool_.worker(victim).deque().steal(job) != StealingDeque::StealResult::success) {
+      return false;
     }
+    stats_.stolen.add();
+    return true;
+  };
+  Job job;
+  if (victims_.peers.empty()) {  // unpinned: every peer, from a varying start
+    const std::size_t peers = workers - 1;
+    const auto first = static_cast<std::size_t>(victim_seed_ % peers);
+    for (std::size_t i = 0; i < peers; ++i) {
+      if (try_steal((index_ + 1 + (first + i) % peers) % workers, job)) return job;
+    }
+    return Job{};
+  }
+  std::size_t begin = 0;
+  for (const std::uint32_t end : victims_.level_ends) {  // nearest level first
+    const std::size_t size = end - begin;
+    const auto first = static_cast<std::size_t>(victim_seed_ % size);
+    for (std::size_t i = 0; i < size; ++i) {
+      if (try_steal(victims_.peers[begin + (first + i) % size], job)) return job;
+    }
+    begin = end;
   }
   return Job{};
 }

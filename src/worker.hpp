@@ -5,11 +5,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <thread>
+#include <utility>
 
 #include "deque.hpp"
 #include "injector.hpp"
 #include "job.hpp"
 #include "latch.hpp"
+#include "placement.hpp"
 
 namespace tp::detail {
 
@@ -40,6 +42,8 @@ class alignas(kCacheLine) Worker {
       : pool_(pool), index_(index), deque_(deque_capacity) {}
 
   std::size_t index() const noexcept { return index_; }
+  // Before the thread starts: the peers to steal from, nearest first (empty: all, rotating).
+  void set_victims(VictimOrder victims) { victims_ = std::move(victims); }
   StealingDeque &deque() noexcept { return deque_; }
   const StealingDeque &deque() const noexcept { return deque_; }
   const WorkerStats &stats() const noexcept { return stats_; }
@@ -87,6 +91,7 @@ class alignas(kCacheLine) Worker {
   StealingDeque deque_;  // top and bottom each on their own line (see deque.hpp)
   alignas(kCacheLine) WorkerStats stats_;
   std::uint64_t victim_seed_;  // owner only: where the next steal pass starts
+  VictimOrder victims_;        // read-only once the thread runs
   // Owner only: jobs that finished on this worker and are not yet subtracted from the pool's
   // pending count. Reporting them once per run of the own deque, rather than once per job, keeps
   // the shared counter's line from bouncing between workers. The pool's count never drops below

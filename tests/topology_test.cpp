@@ -1,13 +1,18 @@
-// Placement on synthetic machines (hwloc's synthetic topologies) and binding on this one.
+// Placement and binding on this machine: every worker runs where its placement says (read with
+// sched_getaffinity from inside its jobs), inside the CPUs its creator could use (under
+// `taskset -c 0` that is CPU 0 for all: the ctest `topology_test_on_one_cpu`), and
+// tp_pool_worker_cpus reports it.
 #include "topology.hpp"
 
 #include <gtest/gtest.h>
 #include <sched.h>
 
+#include <iostream>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "placement.hpp"
 #include "test_support.hpp"
 #include "tp/tp.h"
 
@@ -17,81 +22,131 @@ using tp::detail::CpuSet;
 using tp::detail::Pin;
 using tp::detail::Topology;
 
-std::vector<std::string> lists(const std::vector<CpuSet> &placement) {
-  std::vector<std::string> out;
-  for (const CpuSet &cpus : placement) out.push_back(cpus.to_list());
-  return out;
+std::string affinity_of_this_thread() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  sched_getaffinity(0, sizeof set, &set);
+  std::string list;
+  for (std::size_t cpu = 0; cpu < std::size_t{CPU_SETSIZE}; ++cpu) {
+    if (!CPU_ISSET(cpu, &set)) continue;
+    if (!list.empty()) list += ",";
+    list += std::to_string(cpu);
+  }
+  return CpuSet::from_list(list.c_str()).to_list();  // in hwloc's list format
 }
 
-TEST(Placement, CoresPolicyGivesEachWorkerOneCoreInOrder) {
-  auto topology = Topology::load_synthetic("pack:1 core:4 pu:2");
-  EXPECT_EQ(lists(topology->plan(Pin::cores, 3)), (std::vector<std::string>{"0-1", "2-3", "4-5"}));
-}
-
-TEST(Placement, CoresPolicyWrapsAroundWithMoreWorkersThanCores) {
-  auto topology = Topology::load_synthetic("pack:1 core:2 pu:1");
-  EXPECT_EQ(lists(topology->plan(Pin::cores, 5)),
-            (std::vector<std::string>{"0", "1", "0", "1", "0"}));
-}
-
-TEST(Placement, CoresPolicyFillsOnePackageBeforeTheNext) {
-  auto topology = Topology::load_synthetic("pack:2 core:2 pu:2");
-  EXPECT_EQ(lists(topology->plan(Pin::cores, 4)),
-            (std::vector<std::string>{"0-1", "2-3", "4-5", "6-7"}));
-}
-
-TEST(Placement, NoPinningLeavesEveryWorkerOnTheAllowedSet) {
-  auto topology = Topology::load_synthetic("pack:1 core:4 pu:1");
-  EXPECT_EQ(lists(topology->plan(Pin::none, 2)), (std::vector<std::string>{"0-3", "0-3"}));
-}
-
-TEST(Placement, AnInvalidSyntheticDescriptionIsATopologyError) {
-  EXPECT_THROW(Topology::load_synthetic("not a machine"), tp::detail::TopologyError);
-}
-
-// On this machine: each worker's actual affinity, read from inside one of its jobs, is the CPU set
-// the placement gave it.
-TEST(Binding, EachWorkerRunsWhereItsPlacementSays) {
-  const std::size_t workers = 3;  // more than this 2-core machine has: wraps around
-  auto topology = Topology::load_system();
-  const std::vector<std::string> expected = lists(topology->plan(Pin::cores, workers));
-
-  tp_test::PoolPtr pool = tp_test::make_pool(workers, 200, TP_PIN_CORES);
+// Runs enough jobs that every worker reports the affinity it runs with.
+std::vector<std::string> worker_affinities(tp_pool *pool) {
   struct Report {
     tp_pool *pool;
     std::mutex mutex;
     std::vector<std::string> affinity;
-  } report{pool.get(), {}, std::vector<std::string>(workers)};
-  for (int i = 0; i < 200; ++i) {
-    tp_pool_execute(
-        pool.get(),
-        [](void *arg) {
-          auto *r = static_cast<Report *>(arg);
-          cpu_set_t set;
-          CPU_ZERO(&set);
-          sched_getaffinity(0, sizeof set, &set);
-          std::string list;
-          for (std::size_t cpu = 0; cpu < std::size_t{CPU_SETSIZE}; ++cpu) {
-            if (!CPU_ISSET(cpu, &set)) continue;
-            if (!list.empty()) list += ",";
-            list += std::to_string(cpu);
-          }
-          std::lock_guard lock(r->mutex);
-          r->affinity[static_cast<std::size_t>(tp_pool_current_worker(r->pool))] = list;
-        },
-        &report);
+  } report{pool, {}, std::vector<std::string>(tp_pool_workers(pool))};
+  tp_test::Watchdog watchdog("affinity report", std::chrono::seconds(60));
+  while (true) {
+    for (int i = 0; i < 100; ++i) {
+      tp_pool_execute(
+          pool,
+          [](void *arg) {
+            auto *r = static_cast<Report *>(arg);
+            const std::string affinity = affinity_of_this_thread();
+            std::lock_guard lock(r->mutex);
+            r->affinity[static_cast<std::size_t>(tp_pool_current_worker(r->pool))] = affinity;
+          },
+          &report);
+    }
+    tp_pool_wait_idle(pool);
+    std::lock_guard lock(report.mutex);
+    bool all = true;
+    for (const std::string &a : report.affinity) all = all && !a.empty();
+    if (all) return report.affinity;
   }
-  ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
+}
+
+std::string cpus_of(tp_pool *pool, std::size_t worker) {
+  char buf[256];
+  EXPECT_EQ(tp_pool_worker_cpus(pool, worker, buf, sizeof buf), TP_OK);
+  return buf;
+}
+
+tp_test::PoolPtr pool_with(std::size_t workers, tp_pin pin) {
+  return tp_test::make_pool(workers, 200, pin);
+}
+
+void expect_placed_as_planned(std::size_t workers, tp_pin pin, Pin core_pin) {
+  auto topology = Topology::machine();
+  const auto expected =
+      tp::detail::plan_placement(*topology, topology->usable_by_new_threads(), workers, core_pin);
+  tp_test::PoolPtr pool = pool_with(workers, pin);
+  const std::vector<std::string> actual = worker_affinities(pool.get());
   tp_pool_stats stats{};
   stats.size = sizeof stats;
   ASSERT_EQ(tp_pool_get_stats(pool.get(), &stats), TP_OK);
   EXPECT_EQ(stats.pinned, workers);
   for (std::size_t w = 0; w < workers; ++w) {
-    if (report.affinity[w].empty()) continue;  // this worker happened to run none of the jobs
-    CpuSet actual;
-    hwloc_bitmap_list_sscanf(actual.get(), report.affinity[w].c_str());
-    EXPECT_EQ(actual.to_list(), expected[w]) << "worker " << w;
+    EXPECT_EQ(actual[w], expected[w].to_list()) << "worker " << w;
+    EXPECT_EQ(cpus_of(pool.get(), w), expected[w].to_list()) << "worker " << w;
+    std::cout << "worker " << w << ": cpus " << actual[w] << "\n";
   }
+}
+
+TEST(Binding, CoresPolicyEachWorkerRunsWhereItsPlacementSays) {
+  expect_placed_as_planned(3, TP_PIN_CORES, Pin::cores);  // more workers than this machine's cores
+}
+
+TEST(Binding, SpreadPolicyEachWorkerRunsWhereItsPlacementSays) {
+  expect_placed_as_planned(2, TP_PIN_SPREAD, Pin::spread);
+}
+
+TEST(Binding, WorkersStayInsideTheCpusTheirCreatorMayUse) {
+  const CpuSet mine = CpuSet::from_list(affinity_of_this_thread().c_str());
+  for (tp_pin pin : {TP_PIN_NONE, TP_PIN_CORES, TP_PIN_SPREAD}) {
+    tp_test::PoolPtr pool = pool_with(3, pin);
+    for (const std::string &affinity : worker_affinities(pool.get())) {
+      const CpuSet worker = CpuSet::from_list(affinity.c_str());
+      EXPECT_TRUE((worker & mine) == worker)
+          << "pin " << pin << ": worker on " << affinity << ", creator on " << mine.to_list();
+    }
+  }
+}
+
+TEST(Binding, UnpinnedWorkersReportTheCreatorsCpus) {
+  tp_test::PoolPtr pool = pool_with(2, TP_PIN_NONE);
+  auto topology = Topology::machine();
+  const std::string usable = topology->usable_by_new_threads().to_list();
+  EXPECT_EQ(cpus_of(pool.get(), 0), usable);
+  EXPECT_EQ(cpus_of(pool.get(), 1), usable);
+  tp_pool_stats stats{};
+  stats.size = sizeof stats;
+  ASSERT_EQ(tp_pool_get_stats(pool.get(), &stats), TP_OK);
+  EXPECT_EQ(stats.pinned, 0u);
+}
+
+TEST(Binding, WorkerCpusRejectsBadArguments) {
+  tp_test::PoolPtr pool = pool_with(2, TP_PIN_CORES);
+  char buf[64] = "untouched";
+  EXPECT_EQ(tp_pool_worker_cpus(pool.get(), 2, buf, sizeof buf), TP_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(buf, "");
+  EXPECT_EQ(tp_pool_worker_cpus(nullptr, 0, buf, sizeof buf), TP_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(tp_pool_worker_cpus(pool.get(), 0, nullptr, 10), TP_ERR_INVALID_ARGUMENT);
+  std::snprintf(buf, sizeof buf, "untouched");
+  const std::string full = cpus_of(pool.get(), 0);
+  EXPECT_EQ(tp_pool_worker_cpus(pool.get(), 0, buf, full.size()), TP_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(buf, "");  // too small: an empty string, not a cut one
+  EXPECT_EQ(tp_pool_worker_cpus(pool.get(), 0, buf, full.size() + 1), TP_OK);
+  EXPECT_EQ(full, buf);
+  EXPECT_EQ(tp_pool_worker_cpus(pool.get(), 0, buf, 0), TP_ERR_INVALID_ARGUMENT);
+}
+
+TEST(DefaultWorkers, AtLeastOneAndNoMoreThanTheUsableCpus) {
+  const std::size_t workers = tp_default_workers();
+  EXPECT_GE(workers, 1u);
+  const CpuSet mine = CpuSet::from_list(affinity_of_this_thread().c_str());
+  EXPECT_LE(workers, static_cast<std::size_t>(mine.weight()));
+  tp_pool_options options;
+  tp_pool_options_init(&options);
+  EXPECT_EQ(options.workers, workers);
+  std::cout << "tp_default_workers() = " << workers << " on CPUs " << mine.to_list() << "\n";
 }
 
 }  // namespace

@@ -67,11 +67,16 @@ typedef enum tp_status {
   TP_ERR_WOULD_DEADLOCK = -7    /* e.g. draining or destroying a pool from one of its own jobs */
 } tp_status;
 
-/* Where workers are bound. */
+/* Where workers are bound (README, "Where workers run", has a picture). Only the CPUs the creating
+ * thread may use count: its cgroup cpuset and its affinity (taskset). */
 typedef enum tp_pin {
-  TP_PIN_NONE = 0, /* no binding: the OS schedules workers anywhere the process may run */
-  TP_PIN_CORES = 1 /* worker N on the N-th usable physical core, wrapping around when there are
-                      more workers than cores */
+  TP_PIN_NONE = 0,  /* no binding: the OS schedules workers anywhere the process may run */
+  TP_PIN_CORES = 1, /* worker N on the N-th usable physical core in topology order (a package and a
+                       NUMA node fill before the next); with more workers than cores, the next
+                       workers take the second hardware thread of each core, then around again */
+  TP_PIN_SPREAD = 2 /* round-robin over NUMA nodes (over packages, or L3 domains, when there is one
+                       NUMA node), each filled as TP_PIN_CORES fills the machine: spreads memory
+                       bandwidth */
 } tp_pin;
 
 /* Pool configuration. Always fill it with tp_pool_options_init() first, then change fields. */
@@ -120,8 +125,8 @@ TP_API const char *tp_status_string(tp_status status);
 TP_API unsigned tp_version(void);
 
 /*
- * Fills *options with the defaults: options->size = sizeof(tp_pool_options), workers = the
- * number of CPUs this process may run on (at least 1), pin = TP_PIN_CORES, spin_limit = 200,
+ * Fills *options with the defaults: options->size = sizeof(tp_pool_options), workers =
+ * tp_default_workers() (capped at TP_MAX_WORKERS), pin = TP_PIN_CORES, spin_limit = 200,
  * thread_name = "tp-worker", no hooks, user = NULL. Does nothing when options is NULL.
  */
 TP_API void tp_pool_options_init(tp_pool_options *options);
@@ -220,6 +225,22 @@ TP_API tp_status tp_pool_get_stats(const tp_pool *pool, tp_pool_stats *stats);
  * of workers.
  */
 TP_API tp_status tp_pool_get_worker_stats(const tp_pool *pool, size_t worker, tp_pool_stats *stats);
+
+/*
+ * The number of workers a pool should have on this machine: the physical cores the calling thread
+ * may use (cgroup cpuset, affinity), limited by the cgroup v2 CPU quota (cpu.max, rounded up) when
+ * one is set; at least 1. Without hwloc, the CPUs of the calling thread's affinity. Thread-safe.
+ */
+TP_API size_t tp_default_workers(void);
+
+/*
+ * Writes the CPUs worker `worker` runs on into buf as a NUL-terminated list in hwloc's format
+ * ("3", "0-1", "0,4"): the CPUs it is bound to, or, for an unpinned worker (TP_PIN_NONE, or a
+ * binding the OS refused), the CPUs its pool's creator could use. Returns TP_OK;
+ * TP_ERR_INVALID_ARGUMENT when pool or buf is NULL, worker is out of range, or len is too small
+ * (buf then holds "" when len > 0). Thread-safe; callable from inside a job and after shutdown.
+ */
+TP_API tp_status tp_pool_worker_cpus(const tp_pool *pool, size_t worker, char *buf, size_t len);
 
 /* ---- Fork-join ------------------------------------------------------------------------------ */
 
