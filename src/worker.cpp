@@ -2,8 +2,10 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "injector.hpp"
 #include "pause.hpp"
@@ -155,7 +157,13 @@ Job Worker::search() noexcept {
     if (Job job = take_from_injector()) return job;
     if (Job job = steal_from_peers()) return job;
     if (round >= spin_limit) return Job{};
-    cpu_pause();
+    // The first half of the spin phase pauses; the second yields, so that a thread that shares
+    // this core (a submitter, on a machine with as many workers as cores) runs instead of us.
+    if (round < spin_limit / 2) {
+      cpu_pause();
+    } else {
+      std::this_thread::yield();
+    }
   }
 }
 
