@@ -572,11 +572,28 @@ void skynet_omp(benchmark::State &state) {
 #endif
 
 // ---- Z_alloc: allocations per job on tp's hot paths, in steady state ----
+// Warm-up: `jobs` submitted while every worker is held at a gate, so that the queues' node free
+// lists hold at least that many nodes; the measured loops never have more in flight.
+template <class Submit>
+void warm_up_held(std::size_t jobs, Submit submit) {
+  struct Gate {
+    std::atomic<std::size_t> arrived{0};
+    std::atomic<bool> open{false};
+  } gate;
+  auto hold = [](void *arg) {
+    auto *g = static_cast<Gate *>(arg);
+    g->arrived++;
+    while (!g->open.load()) std::this_thread::yield();
+  };
+  for (std::size_t w = 0; w < workers; ++w) tp_pool_execute(tp_pool_, hold, &gate);
+  while (gate.arrived.load() < workers) std::this_thread::yield();
+  for (std::size_t i = 0; i < jobs; ++i) submit();
+  gate.open = true;
+  tp_pool_wait_idle(tp_pool_);
+}
+
 void alloc_execute(benchmark::State &state) {
-  for (int warm = 0; warm < 3; ++warm) {
-    for (int i = 0; i < 1000; ++i) tp_pool_execute(tp_pool_, no_op, nullptr);
-    tp_pool_wait_idle(tp_pool_);
-  }
+  warm_up_held(1100, [] { tp_pool_execute(tp_pool_, no_op, nullptr); });
   std::uint64_t jobs = 0;
   const std::uint64_t before = allocations.load();
   for (auto _ : state) {
@@ -612,10 +629,8 @@ void alloc_join(benchmark::State &state) {
 void alloc_group(benchmark::State &state) {
   tp_group *group = nullptr;
   tp_group_create(tp_pool_, &group);
-  for (int warm = 0; warm < 3; ++warm) {
-    for (int i = 0; i < 1000; ++i) tp_group_spawn(group, no_op, nullptr);
-    tp_group_wait(group);
-  }
+  warm_up_held(1100, [group] { tp_group_spawn(group, no_op, nullptr); });
+  tp_group_wait(group);
   std::uint64_t spawns = 0;
   const std::uint64_t before = allocations.load();
   for (auto _ : state) {

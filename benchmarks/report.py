@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Runs peers_bench several times, interleaved, and writes the comparison a person wants to read.
+
+Each run goes through every group and every peer once, so machine drift during the report hits all
+peers alike; the statistics are over runs. Prints a markdown table (median, min-max, and each
+peer's ratio to tp: tp's row is 1.00, above 1 the peer is slower or burns more) and writes it with
+the machine's description to OUT/results.md, and a chart of the ratios to OUT/results.svg (gnuplot).
+
+    report.py --binary build/release/benchmarks/peers_bench --out benchmarks [--runs 5] [--quick]
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+
+# For each group: which number is compared, its unit, and what it means.
+METRIC_NOTES = {
+    "A_trivial": "round trip of one no-op job",
+    "B_cpu_bound": "round trip of one job computing sum(i*i, i < 10000)",
+    "C_burst": "1,000 no-op jobs, then wait for all",
+    "D_throughput_1p": "2,000,000 no-op jobs from 1 outside thread (time for all)",
+    "D_throughput_4p": "2,000,000 no-op jobs from 4 outside threads (time for all)",
+    "E_fib": "fib(30), a fork at every level",
+    "F_wake": "submit-to-start latency after 20 ms idle",
+    "G_idle_cpu": "CPU burnt during 1 s idle after a burst (% of one core)",
+    "H_parallel_for": "dot product of two 10,000,000-element vectors",
+    "I_skynet": "tree of 10^6 leaves, 10 children per node",
+    "Z_alloc": "allocations per job on tp's hot paths (must be 0)",
+}
+PEERS = ["tp", "tbb", "omp", "naive", "spawn", "serial"]
+
+
+def parse(results, samples):
+    for bench in results["benchmarks"]:
+        if bench.get("error_occurred"):
+            print("error in %s: %s" % (bench["name"], bench.get("error_message")), file=sys.stderr)
+            continue
+        parts = bench["name"].split("/")
+        group, peer = parts[0], parts[1]
+        if group == "G_idle_cpu":
+            value, unit = bench["cpu_pct"], "% core"
+        elif group == "Z_alloc":
+            value, unit = bench["allocs_per_job"], "allocs/job"
+            peer = "tp " + peer
+        else:
+            scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[bench["time_unit"]]
+            value, unit = bench["real_time"] * scale, "us"
+        samples.setdefault((group, peer), {"unit": unit, "values": []})["values"].append(value)
+
+
+def run(binary, runs, quick):
+    samples = {}
+    context = None
+    for index in range(runs):
+        print("run %d of %d ..." % (index + 1, runs), file=sys.stderr, flush=True)
+        command = [binary, "--benchmark_format=json"]
+        if quick:
+            command += ["--quick", "--benchmark_min_time=0.05"]
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        results = json.loads(output)
+        context = context or results["context"]
+        parse(results, samples)
+    return samples, context
+
+
+def human(value, unit):
+    if unit == "us":
+        if value >= 1000:
+            return "%.2f ms" % (value / 1000)
+        return "%.2f us" % value
+    if unit == "% core":
+        return "%.3f%%" % value
+    return "%g %s" % (value, unit)
+
+
+def table(samples):
+    groups = sorted({group for group, _ in samples})
+    lines = ["| group | peer | median | min - max | ratio to tp |", "|---|---|---|---|---|"]
+    ratios = {}
+    for group in groups:
+        peers = sorted((peer for g, peer in samples if g == group),
+                       key=lambda p: PEERS.index(p) if p in PEERS else len(PEERS))
+        tp = samples.get((group, "tp"))
+        tp_median = statistics.median(tp["values"]) if tp else None
+        for peer in peers:
+            entry = samples[(group, peer)]
+            values, unit = entry["values"], entry["unit"]
+            median = statistics.median(values)
+            if tp_median:
+                ratio = median / tp_median
+                ratios[(group, peer)] = ratio
+                ratio_text = "%.2f" % ratio
+            else:
+                ratio_text = "-"
+            lines.append("| %s | %s | %s | %s - %s | %s |" % (
+                group, peer, human(median, unit), human(min(values), unit),
+                human(max(values), unit), ratio_text))
+    return "\n".join(lines), ratios
+
+
+def chart(ratios, path):
+    gnuplot = shutil.which("gnuplot")
+    if gnuplot is None:
+        print("gnuplot not found (Debian: gnuplot-nox): no chart", file=sys.stderr)
+        return False
+    groups = sorted({group for group, _ in ratios})
+    peers = [p for p in PEERS if p != "tp" and any((g, p) in ratios for g in groups)]
+    data_path = path + ".dat"
+    with open(data_path, "w") as data:
+        data.write("group " + " ".join(peers) + "\n")
+        for group in groups:
+            row = ["%.4f" % ratios[(group, p)] if (group, p) in ratios else "NaN" for p in peers]
+            data.write(group.replace("_", "\\\\_") + " " + " ".join(row) + "\n")
+    script = """
+set terminal svg size 1100,480 dynamic background rgb 'white' font 'sans,11'
+set output '%s'
+set title "Each peer's time (or CPU) relative to tp, median of runs: above 1, tp is ahead"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set logscale y
+set yrange [0.01:1000]
+set ylabel 'peer / tp (log scale)'
+set grid ytics
+set xtics rotate by -25
+set key outside right
+set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2 lc rgb 'black'
+plot for [i=2:%d] '%s' using i:xtic(1) title columnheader(i)
+""" % (path, len(peers) + 1, data_path)
+    subprocess.run([gnuplot], input=script, text=True, check=True)
+    os.remove(data_path)
+    return True
+
+
+def describe(context, runs, quick):
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    compiler = subprocess.run(["c++", "--version"], capture_output=True, text=True).stdout
+    compiler = compiler.splitlines()[0] if compiler else "unknown compiler"
+    return "\n".join([
+        "- Machine: %s, %d CPUs, %s" % (model, context.get("num_cpus", 0), platform.platform()),
+        "- Workers: %s for every pool (TP_BENCH_WORKERS)" % context.get("workers", "?"),
+        "- Compiler: %s, CMake Release (-O3 -DNDEBUG)" % compiler,
+        "- Runs: %d, each going once through every group and peer (interleaved); the table shows "
+        "the median over runs, and the min and max%s" % (runs, "; --quick sizes" if quick else ""),
+    ])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--quick", action="store_true", help="small sizes, one run: under a minute")
+    args = parser.parse_args()
+    runs = args.runs or (1 if args.quick else 5)
+    samples, context = run(args.binary, runs, args.quick)
+    text, ratios = table(samples)
+    notes = "\n".join("- `%s`: %s" % (g, n) for g, n in METRIC_NOTES.items())
+    command = "python3 benchmarks/report.py --binary %s --out %s --runs %d%s" % (
+        args.binary, args.out, runs, " --quick" if args.quick else "")
+    report = "\n\n".join([
+        "# libtp against its peers", "Command: `%s`" % command, describe(context, runs, args.quick),
+        text, "What each group measures:\n" + notes,
+        "![ratios to tp](results.svg)"])
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "results.md"), "w") as out:
+        out.write(report + "\n")
+    chart(ratios, os.path.join(args.out, "results.svg"))
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
