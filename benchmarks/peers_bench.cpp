@@ -182,6 +182,15 @@ void burst_tp(benchmark::State &state) {
   }
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(sizes.burst));
 }
+// The same burst through tp_pool_execute_batch: one call, one injector entry.
+void burst_tp_batch(benchmark::State &state) {
+  const std::vector<tp_job> jobs(sizes.burst, tp_job{no_op, nullptr});
+  for (auto _ : state) {
+    tp_pool_execute_batch(tp_pool_, jobs.data(), jobs.size());
+    tp_pool_wait_idle(tp_pool_);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(sizes.burst));
+}
 void burst_naive(benchmark::State &state) {
   for (auto _ : state) {
     for (std::size_t i = 0; i < sizes.burst; ++i) naive_pool->execute([] {});
@@ -245,6 +254,24 @@ void throughput_tp(benchmark::State &state) {
   throughput(
       state, [] { tp_pool_execute(tp_pool_, no_op, nullptr); },
       [] { tp_pool_wait_idle(tp_pool_); });
+}
+// Producers that submit in batches of 1,000 (tp_pool_execute_batch).
+void throughput_tp_batch(benchmark::State &state) {
+  const std::vector<tp_job> jobs(1000, tp_job{no_op, nullptr});
+  const auto producers = static_cast<std::size_t>(state.range(0));
+  for (auto _ : state) {
+    std::vector<std::thread> threads;
+    for (std::size_t p = 0; p < producers; ++p) {
+      threads.emplace_back([&] {
+        for (std::size_t i = 0; i < sizes.throughput / producers; i += jobs.size()) {
+          tp_pool_execute_batch(tp_pool_, jobs.data(), jobs.size());
+        }
+      });
+    }
+    for (auto &thread : threads) thread.join();
+    tp_pool_wait_idle(tp_pool_);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(sizes.throughput));
 }
 void throughput_naive(benchmark::State &state) {
   throughput(
@@ -645,6 +672,17 @@ void alloc_group(benchmark::State &state) {
 
 using Fn = void (*)(benchmark::State &);
 
+#if TP_BENCH_HAVE_TBB
+#define TBB_ONLY(registration) registration
+#else
+#define TBB_ONLY(registration)
+#endif
+#if TP_BENCH_HAVE_OPENMP
+#define OMP_ONLY(registration) registration
+#else
+#define OMP_ONLY(registration)
+#endif
+
 void add(const char *name, Fn fn, bool microseconds = true) {
   benchmark::RegisterBenchmark(name, fn)->UseRealTime()->Unit(
       microseconds ? benchmark::kMicrosecond : benchmark::kMillisecond);
@@ -665,54 +703,64 @@ void add_once(const char *name, Fn fn, int producers = 0) {
   if (producers > 0) b->Arg(producers);
 }
 
+// Each group's peers are registered next to each other, so that within one run they are measured
+// minutes apart at most, not a whole run apart.
 void register_all() {
-  add("A_trivial/spawn", round_trip_spawn<false>);
-  add("A_trivial/naive", round_trip_naive<false>);
   add("A_trivial/tp", round_trip_tp<false>);
-  add("B_cpu_bound/spawn", round_trip_spawn<true>);
-  add("B_cpu_bound/naive", round_trip_naive<true>);
+  TBB_ONLY(add("A_trivial/tbb", round_trip_tbb<false>));
+  add("A_trivial/naive", round_trip_naive<false>);
+  add("A_trivial/spawn", round_trip_spawn<false>);
+
   add("B_cpu_bound/tp", round_trip_tp<true>);
-  add("C_burst/spawn", burst_spawn);
-  add("C_burst/naive", burst_naive);
+  TBB_ONLY(add("B_cpu_bound/tbb", round_trip_tbb<true>));
+  add("B_cpu_bound/naive", round_trip_naive<true>);
+  add("B_cpu_bound/spawn", round_trip_spawn<true>);
+
   add("C_burst/tp", burst_tp);
-  add_once("D_throughput_1p/naive", throughput_naive, 1);
+  add("C_burst/tp_batch", burst_tp_batch);
+  TBB_ONLY(add("C_burst/tbb", burst_tbb));
+  OMP_ONLY(add("C_burst/omp", burst_omp));
+  add("C_burst/naive", burst_naive);
+  add("C_burst/spawn", burst_spawn);
+
   add_once("D_throughput_1p/tp", throughput_tp, 1);
-  add_once("D_throughput_4p/naive", throughput_naive, 4);
+  add_once("D_throughput_1p/tp_batch", throughput_tp_batch, 1);
+  TBB_ONLY(add_once("D_throughput_1p/tbb", throughput_tbb, 1));
+  OMP_ONLY(add_once("D_throughput_1p/omp", throughput_omp));
+  add_once("D_throughput_1p/naive", throughput_naive, 1);
   add_once("D_throughput_4p/tp", throughput_tp, 4);
-  add("E_fib/serial", fib_serial_bench, false);
+  add_once("D_throughput_4p/tp_batch", throughput_tp_batch, 4);
+  TBB_ONLY(add_once("D_throughput_4p/tbb", throughput_tbb, 4));
+  add_once("D_throughput_4p/naive", throughput_naive, 4);
+
   add("E_fib/tp", fib_tp, false);
-  add_wake("F_wake/spawn", wake_spawn);
-  add_wake("F_wake/naive", wake_naive);
+  TBB_ONLY(add("E_fib/tbb", fib_tbb, false));
+  OMP_ONLY(add("E_fib/omp", fib_omp, false));
+  add("E_fib/serial", fib_serial_bench, false);
+
   add_wake("F_wake/tp", wake_tp);
-  add_once("G_idle_cpu/naive", idle_naive);
+  TBB_ONLY(add_wake("F_wake/tbb", wake_tbb));
+  add_wake("F_wake/naive", wake_naive);
+  add_wake("F_wake/spawn", wake_spawn);
+
   add_once("G_idle_cpu/tp", idle_tp);
-  add("H_parallel_for/serial", dot_serial, false);
+  TBB_ONLY(add_once("G_idle_cpu/tbb", idle_tbb));
+  OMP_ONLY(add_once("G_idle_cpu/omp", idle_omp));
+  add_once("G_idle_cpu/naive", idle_naive);
+
   add("H_parallel_for/tp", dot_tp, false);
-  add("I_skynet/serial", skynet_serial_bench, false);
+  TBB_ONLY(add("H_parallel_for/tbb", dot_tbb, false));
+  OMP_ONLY(add("H_parallel_for/omp", dot_omp, false));
+  add("H_parallel_for/serial", dot_serial, false);
+
   add("I_skynet/tp", skynet_tp, false);
+  TBB_ONLY(add("I_skynet/tbb", skynet_tbb, false));
+  OMP_ONLY(add("I_skynet/omp", skynet_omp, false));
+  add("I_skynet/serial", skynet_serial_bench, false);
+
   add("Z_alloc/execute", alloc_execute);
   add("Z_alloc/join", alloc_join);
   add("Z_alloc/group_spawn", alloc_group);
-#if TP_BENCH_HAVE_TBB
-  add("A_trivial/tbb", round_trip_tbb<false>);
-  add("B_cpu_bound/tbb", round_trip_tbb<true>);
-  add("C_burst/tbb", burst_tbb);
-  add_once("D_throughput_1p/tbb", throughput_tbb, 1);
-  add_once("D_throughput_4p/tbb", throughput_tbb, 4);
-  add("E_fib/tbb", fib_tbb, false);
-  add_wake("F_wake/tbb", wake_tbb);
-  add_once("G_idle_cpu/tbb", idle_tbb);
-  add("H_parallel_for/tbb", dot_tbb, false);
-  add("I_skynet/tbb", skynet_tbb, false);
-#endif
-#if TP_BENCH_HAVE_OPENMP
-  add("C_burst/omp", burst_omp);
-  add_once("D_throughput_1p/omp", throughput_omp);
-  add("E_fib/omp", fib_omp, false);
-  add_once("G_idle_cpu/omp", idle_omp);
-  add("H_parallel_for/omp", dot_omp, false);
-  add("I_skynet/omp", skynet_omp, false);
-#endif
 }
 
 }  // namespace

@@ -22,8 +22,8 @@ import sys
 METRIC_NOTES = {
     "A_trivial": "round trip of one no-op job",
     "B_cpu_bound": "round trip of one job computing sum(i*i, i < 10000)",
-    "C_burst": "1,000 no-op jobs, then wait for all",
-    "D_throughput_1p": "2,000,000 no-op jobs from 1 outside thread (time for all)",
+    "C_burst": "1,000 no-op jobs, then wait for all (tp_batch: one tp_pool_execute_batch call)",
+    "D_throughput_1p": "2,000,000 no-op jobs from 1 outside thread, time for all (tp_batch: batches of 1,000)",
     "D_throughput_4p": "2,000,000 no-op jobs from 4 outside threads (time for all)",
     "E_fib": "fib(30), a fork at every level",
     "F_wake": "submit-to-start latency after 20 ms idle",
@@ -32,7 +32,7 @@ METRIC_NOTES = {
     "I_skynet": "tree of 10^6 leaves, 10 children per node",
     "Z_alloc": "allocations per job on tp's hot paths (must be 0)",
 }
-PEERS = ["tp", "tbb", "omp", "naive", "spawn", "serial"]
+PEERS = ["tp", "tp_batch", "tbb", "omp", "naive", "spawn", "serial"]
 
 
 def parse(results, samples):
