@@ -115,9 +115,10 @@ def chart(ratios, path):
         data.write("group " + " ".join(peers) + "\n")
         for group in groups:
             row = ["%.4f" % ratios[(group, p)] if (group, p) in ratios else "NaN" for p in peers]
-            data.write(group.replace("_", "\\\\_") + " " + " ".join(row) + "\n")
+            data.write(group + " " + " ".join(row) + "\n")
     script = """
-set terminal svg size 1100,480 dynamic background rgb 'white' font 'sans,11'
+set terminal svg size 1100,520 dynamic background rgb 'white' font 'sans,11' noenhanced
+set bmargin 7
 set output '%s'
 set title "Each peer's time (or CPU) relative to tp, median of runs: above 1, tp is ahead"
 set style data histograms
@@ -127,7 +128,7 @@ set logscale y
 set yrange [0.01:1000]
 set ylabel 'peer / tp (log scale)'
 set grid ytics
-set xtics rotate by -25
+set xtics rotate by -30 offset -1,-1
 set key outside right
 set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 dt 2 lc rgb 'black'
 plot for [i=2:%d] '%s' using i:xtic(1) title columnheader(i)
@@ -165,9 +166,16 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--quick", action="store_true", help="small sizes, one run: under a minute")
+    parser.add_argument("--from-samples", help="rebuild the table and chart from a results.json")
     args = parser.parse_args()
     runs = args.runs or (1 if args.quick else 5)
-    samples, context = run(args.binary, runs, args.quick)
+    if args.from_samples:
+        with open(args.from_samples) as saved:
+            data = json.load(saved)
+        samples = {tuple(key.split("|")): value for key, value in data["samples"].items()}
+        context, runs = data["context"], data["runs"]
+    else:
+        samples, context = run(args.binary, runs, args.quick)
     text, ratios = table(samples)
     notes = "\n".join("- `%s`: %s" % (g, n) for g, n in METRIC_NOTES.items())
     command = "python3 benchmarks/report.py --binary %s --out %s --runs %d%s" % (
@@ -177,6 +185,10 @@ def main():
         text, "What each group measures:\n" + notes,
         "![ratios to tp](results.svg)"])
     os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "results.json"), "w") as out:
+        json.dump({"context": context, "runs": runs,
+                   "samples": {"|".join(key): value for key, value in samples.items()}},
+                  out, indent=1)
     with open(os.path.join(args.out, "results.md"), "w") as out:
         out.write(report + "\n")
     chart(ratios, os.path.join(args.out, "results.svg"))
