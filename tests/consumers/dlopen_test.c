@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "tp/tp.h"
 
@@ -72,6 +73,8 @@ int main(int argc, char **argv) {
       return 1;
     }
     if (cycle == 0) threads_before = count_threads();
+    /* A joined thread can linger in /proc for a moment while the kernel reaps it. */
+    for (int wait = 0; wait < 200 && count_threads() != threads_before; ++wait) usleep(1000);
     if (count_threads() != threads_before) {
       fprintf(stderr, "cycle %d: %d threads, %d before\n", cycle, count_threads(), threads_before);
       return 1;

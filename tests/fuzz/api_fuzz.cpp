@@ -1,0 +1,315 @@
+// libFuzzer target: each input is a small program of C ABI calls. After every program it checks
+// that every call returned a documented status, that every job accepted with TP_OK ran exactly
+// once and every refused job never ran, and that no thread outlived the program (memory leaks:
+// LeakSanitizer, which the fuzz preset enables).
+//
+// Build: cmake --workflow --preset fuzz; run: build/fuzz/tests/fuzz/api_fuzz tests/fuzz/corpus
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <initializer_list>
+
+#include "tp/tp.h"
+
+namespace {
+
+constexpr int kMaxJobs = 256;
+constexpr int kPools = 2;
+
+[[noreturn]] void fail(const char *what, int line) {
+  std::fprintf(stderr, "api_fuzz: %s (line %d)\n", what, line);
+  std::abort();
+}
+#define REQUIRE(condition) \
+  if (!(condition)) fail(#condition, __LINE__)
+
+bool one_of(tp_status status, std::initializer_list<tp_status> allowed) {
+  for (tp_status s : allowed) {
+    if (s == status) return true;
+  }
+  return false;
+}
+
+int count_threads() {
+  DIR *tasks = opendir("/proc/self/task");
+  if (tasks == nullptr) return -1;
+  int count = 0;
+  while (dirent *entry = readdir(tasks)) count += entry->d_name[0] != '.';
+  closedir(tasks);
+  return count;
+}
+
+struct Program;
+
+// One job: it counts its runs and may, once, make a nested call into its pool.
+struct JobRecord {
+  Program *program;
+  tp_pool *pool;
+  std::atomic<int> ran{0};
+  std::atomic<int> expected{0};  // 1 once its submission returned TP_OK
+  std::uint8_t nested = 0;       // what it does inside: 0 nothing, see run_job
+  std::uint8_t depth = 0;
+};
+
+struct Program {
+  const std::uint8_t *data;
+  std::size_t size, at = 0;
+  JobRecord jobs[kMaxJobs];
+  std::atomic<int> used{0};
+  tp_pool *pools[kPools] = {};
+  bool shut[kPools] = {};
+  tp_group *groups[kPools] = {};
+
+  std::uint8_t next() { return at < size ? data[at++] : 0; }
+
+  JobRecord *new_job(tp_pool *pool, std::uint8_t nested, std::uint8_t depth) {
+    const int id = used.fetch_add(1);
+    if (id >= kMaxJobs) return nullptr;
+    JobRecord &job = jobs[id];
+    job.program = this;
+    job.pool = pool;
+    job.nested = nested;
+    job.depth = depth;
+    return &job;
+  }
+};
+
+void run_job(void *arg);
+
+// Submits `job` with `how` and records whether it was accepted.
+void submit(tp_pool *pool, JobRecord *job, bool inside) {
+  if (job == nullptr) return;
+  const tp_status status = tp_pool_execute(pool, run_job, job);
+  if (inside) {
+    REQUIRE(one_of(status, {TP_OK, TP_ERR_OUT_OF_MEMORY}));  // from a job: accepted while draining
+  } else {
+    REQUIRE(one_of(status, {TP_OK, TP_ERR_SHUTDOWN, TP_ERR_OUT_OF_MEMORY}));
+  }
+  if (status == TP_OK) job->expected.store(1);
+}
+
+void run_job(void *arg) {
+  auto *job = static_cast<JobRecord *>(arg);
+  job->ran.fetch_add(1);
+  Program &program = *job->program;
+  switch (job->nested) {
+    case 1:  // spawn children, `depth` levels deep
+      if (job->depth > 0) {
+        for (int child = 0; child < 2; ++child) {
+          submit(job->pool,
+                 program.new_job(job->pool, 1, static_cast<std::uint8_t>(job->depth - 1)), true);
+        }
+      }
+      break;
+    case 2: {  // join inside a job: both halves have run when it returns
+      JobRecord *a = program.new_job(job->pool, 0, 0), *b = program.new_job(job->pool, 0, 0);
+      if (a == nullptr || b == nullptr) break;
+      const tp_status status = tp_pool_join(job->pool, run_job, a, run_job, b);
+      REQUIRE(status == TP_OK);
+      a->expected.store(1);
+      b->expected.store(1);
+      REQUIRE(a->ran.load() == 1 && b->ran.load() == 1);
+      break;
+    }
+    case 3:  // what a job may not do to its own pool
+      REQUIRE(tp_pool_wait_idle(job->pool) == TP_ERR_WOULD_DEADLOCK);
+      REQUIRE(tp_pool_shutdown(job->pool) == TP_ERR_WOULD_DEADLOCK);
+      REQUIRE(tp_pool_destroy(job->pool) == TP_ERR_WOULD_DEADLOCK);
+      REQUIRE(tp_pool_current_worker(job->pool) >= 0);
+      break;
+    default:
+      break;
+  }
+}
+
+void check_stats(tp_pool *pool) {
+  tp_pool_stats stats{};
+  stats.size = sizeof stats;
+  REQUIRE(tp_pool_get_stats(pool, &stats) == TP_OK);
+  REQUIRE(stats.exceptions == 0);
+  stats.size = 3;
+  REQUIRE(tp_pool_get_stats(pool, &stats) == TP_ERR_INVALID_ARGUMENT);
+}
+
+void run_program(Program &program) {
+  while (program.at < program.size) {
+    const std::uint8_t op = program.next();
+    const int slot = (op >> 4) % kPools;
+    tp_pool *&pool = program.pools[slot];
+    const std::uint8_t arg = program.next();
+    switch (op % 12) {
+      case 0: {  // create, with sometimes odd options
+        if (pool != nullptr) break;
+        tp_pool_options options;
+        tp_pool_options_init(&options);
+        options.workers = arg % 4;                       // 0 is an error
+        options.pin = static_cast<tp_pin>(arg / 4 % 4);  // 3 is an error
+        options.spin_limit = (arg & 0x40) != 0 ? 0 : 50;
+        if ((arg & 0x80) != 0) options.size -= 1;  // wrong size
+        tp_pool *created = nullptr;
+        const tp_status status = tp_pool_create_with(&options, &created);
+        const bool valid = options.workers > 0 && arg / 4 % 4 != 3 && (arg & 0x80) == 0;
+        if (valid) {
+          REQUIRE(
+              one_of(status, {TP_OK, TP_ERR_THREAD_START, TP_ERR_OUT_OF_MEMORY, TP_ERR_TOPOLOGY}));
+        } else {
+          REQUIRE(one_of(status, {TP_ERR_ZERO_WORKERS, TP_ERR_INVALID_ARGUMENT}));
+        }
+        REQUIRE((status == TP_OK) == (created != nullptr));
+        pool = created;
+        program.shut[slot] = false;
+        break;
+      }
+      case 1:  // execute from outside, maybe a job that spawns or joins inside
+        if (pool == nullptr) break;
+        submit(pool,
+               program.new_job(pool, static_cast<std::uint8_t>(arg % 4),
+                               static_cast<std::uint8_t>(arg / 4 % 4)),
+               false);
+        break;
+      case 2: {  // a batch, all or nothing; sometimes with a NULL function inside
+        if (pool == nullptr) break;
+        tp_job batch[4];
+        JobRecord *records[4] = {};
+        const int count = arg % 5;
+        for (int i = 0; i < count; ++i) {
+          records[i] = program.new_job(pool, 0, 0);
+          batch[i] = tp_job{records[i] != nullptr ? run_job : nullptr, records[i]};
+        }
+        const tp_status status = tp_pool_execute_batch(pool, batch, static_cast<size_t>(count));
+        bool any_null = false;
+        for (int i = 0; i < count; ++i) any_null = any_null || batch[i].fn == nullptr;
+        if (any_null) {
+          REQUIRE(status == TP_ERR_INVALID_ARGUMENT);
+        } else {
+          REQUIRE(one_of(status, {TP_OK, TP_ERR_SHUTDOWN, TP_ERR_OUT_OF_MEMORY}));
+        }
+        if (status == TP_OK) {
+          for (int i = 0; i < count; ++i) records[i]->expected.store(1);
+        }
+        break;
+      }
+      case 3: {  // join from outside: both have run when it returns
+        if (pool == nullptr) break;
+        JobRecord *a = program.new_job(pool, 0, 0), *b = program.new_job(pool, 0, 0);
+        if (a == nullptr || b == nullptr) break;
+        const tp_status status = tp_pool_join(pool, run_job, a, run_job, b);
+        REQUIRE(one_of(status, {TP_OK, TP_ERR_SHUTDOWN, TP_ERR_OUT_OF_MEMORY}));
+        if (status == TP_OK) {
+          a->expected.store(1);
+          b->expected.store(1);
+          REQUIRE(a->ran.load() == 1 && b->ran.load() == 1);
+        } else {
+          REQUIRE(a->ran.load() == 0 && b->ran.load() == 0);
+        }
+        break;
+      }
+      case 4: {  // groups: create, spawn, wait
+        if (pool == nullptr) break;
+        tp_group *&group = program.groups[slot];
+        if (group == nullptr) {
+          REQUIRE(tp_group_create(pool, &group) == TP_OK);
+        }
+        for (int i = 0; i < arg % 4; ++i) {
+          JobRecord *job = program.new_job(pool, 0, 0);
+          if (job == nullptr) break;
+          const tp_status status = tp_group_spawn(group, run_job, job);
+          REQUIRE(one_of(status, {TP_OK, TP_ERR_SHUTDOWN, TP_ERR_OUT_OF_MEMORY}));
+          if (status == TP_OK) job->expected.store(1);
+        }
+        if ((arg & 0x80) != 0) REQUIRE(tp_group_wait(group) == TP_OK);
+        break;
+      }
+      case 5:  // wait_idle: everything accepted for this pool so far has run
+        if (pool == nullptr) break;
+        REQUIRE(tp_pool_wait_idle(pool) == TP_OK);
+        for (int i = 0; i < std::min(program.used.load(), kMaxJobs); ++i) {
+          const JobRecord &job = program.jobs[i];
+          if (job.pool == pool && job.expected.load() == 1 && job.nested == 0) {
+            REQUIRE(job.ran.load() == 1);
+          }
+        }
+        break;
+      case 6:  // shutdown (idempotent)
+        if (pool == nullptr) break;
+        REQUIRE(tp_pool_shutdown(pool) == TP_OK);
+        program.shut[slot] = true;
+        break;
+      case 7:  // destroy; the slot is empty afterwards (its group too: destroyed after its pool)
+        if (pool == nullptr) break;
+        REQUIRE(tp_pool_destroy(pool) == TP_OK);
+        pool = nullptr;
+        REQUIRE(tp_group_destroy(program.groups[slot]) == TP_OK);
+        program.groups[slot] = nullptr;
+        break;
+      case 8:  // NULL arguments
+        REQUIRE(tp_pool_execute(nullptr, run_job, nullptr) == TP_ERR_INVALID_ARGUMENT);
+        REQUIRE(tp_pool_wait_idle(nullptr) == TP_ERR_INVALID_ARGUMENT);
+        REQUIRE(tp_pool_join(pool, nullptr, nullptr, run_job, nullptr) == TP_ERR_INVALID_ARGUMENT);
+        REQUIRE(tp_group_spawn(nullptr, run_job, nullptr) == TP_ERR_INVALID_ARGUMENT);
+        if (pool != nullptr) {
+          REQUIRE(tp_pool_execute(pool, nullptr, nullptr) == TP_ERR_INVALID_ARGUMENT);
+        }
+        break;
+      case 9:
+        if (pool != nullptr) check_stats(pool);
+        break;
+      case 10:  // parallel_for covers the range once
+        if (pool == nullptr) break;
+        {
+          static std::atomic<int> covered[64];
+          for (auto &c : covered) c.store(0);
+          const std::size_t end = arg % 64, grain = arg / 64;
+          const tp_status status = tp_pool_parallel_for(
+              pool, 0, end, grain,
+              [](size_t lo, size_t hi, void *) {
+                for (size_t i = lo; i < hi; ++i) covered[i].fetch_add(1);
+              },
+              nullptr);
+          REQUIRE(one_of(status, {TP_OK, TP_ERR_SHUTDOWN, TP_ERR_OUT_OF_MEMORY}));
+          for (std::size_t i = 0; i < end; ++i) {
+            REQUIRE(covered[i].load() == (status == TP_OK ? 1 : 0));
+          }
+        }
+        break;
+      default:  // a group wait from outside
+        if (program.groups[slot] != nullptr) REQUIRE(tp_group_wait(program.groups[slot]) == TP_OK);
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
+  static const int threads_before = count_threads();
+  auto *program = new Program{data, size};
+  run_program(*program);
+  // Destroy every pool (which runs everything accepted), then the groups (allowed after their
+  // pool: nothing is left to wait for).
+  for (tp_pool *pool : program->pools) REQUIRE(tp_pool_destroy(pool) == TP_OK);
+  for (tp_group *group : program->groups) REQUIRE(tp_group_destroy(group) == TP_OK);
+  for (int i = 0; i < std::min(program->used.load(), kMaxJobs); ++i) {
+    const JobRecord &job = program->jobs[i];
+    if (job.ran.load() != job.expected.load()) {
+      std::fprintf(stderr, "job %d ran %d times, expected %d\n", i, job.ran.load(),
+                   job.expected.load());
+      std::abort();
+    }
+  }
+  // A joined thread can linger in /proc for a moment while the kernel reaps it: allow a little.
+  int threads = count_threads();
+  for (int wait = 0; wait < 200 && threads != threads_before; ++wait) {
+    usleep(1000);
+    threads = count_threads();
+  }
+  REQUIRE(threads == threads_before);
+  delete program;
+  return 0;
+}
