@@ -28,7 +28,9 @@ constexpr std::size_t kInitialRecords = 16;
 
 }  // namespace
 
-Group::Group(Pool &pool) : pool_(pool), free_records_(kInitialRecords) {}
+Group::Group(Pool &pool) : pool_(pool), free_records_(0) {
+  free_records_.reserve(kInitialRecords);  // not in the constructor: see Injector::Injector
+}
 
 Group::~Group() {
   Record *record = nullptr;

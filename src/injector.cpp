@@ -38,7 +38,11 @@ Injector::Injector(std::size_t workers) {
   const std::size_t count = std::clamp<std::size_t>(workers, 1, kMaxShards);
   shards_.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
-    shards_.push_back(std::make_unique<Queue>(kPreallocatedNodes));
+    // Start with the one node a queue needs, then reserve: a constructor that preallocates and
+    // fails halfway leaks the nodes it got (its destructor never runs), while reserve() hands each
+    // node to the queue as it goes.
+    shards_.push_back(std::make_unique<Queue>(0));
+    shards_.back()->reserve(kPreallocatedNodes);
   }
 }
 

@@ -202,6 +202,12 @@ TP_API tp_status tp_pool_shutdown(tp_pool *pool);
  */
 TP_API tp_status tp_pool_destroy(tp_pool *pool);
 
+/*
+ * fork(): a child process gets the memory of the parent's pools but none of their worker threads.
+ * In the child, do not use or destroy a pool created before the fork (leak it); create fresh pools
+ * instead, which work normally. The child's exit does not wait for anything of libtp's.
+ */
+
 /* Number of worker threads of the pool; 0 when pool is NULL. Thread-safe. */
 TP_API size_t tp_pool_workers(const tp_pool *pool);
 
