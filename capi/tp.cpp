@@ -119,6 +119,17 @@ tp_status create(const tp_pool_options &options, tp_pool **out) noexcept {
   }
 }
 
+// Every option at its default, with `workers` workers.
+tp_pool_options default_options(std::size_t workers) noexcept {
+  tp_pool_options options{};
+  options.size = sizeof(tp_pool_options);
+  options.workers = workers;
+  options.pin = TP_PIN_CORES;
+  options.spin_limit = 200;
+  options.thread_name = "tp-worker";
+  return options;
+}
+
 void fill_stats(const tp::detail::StatsSnapshot &snapshot, tp_pool_stats *stats) noexcept {
   tp_pool_stats full{};
   full.size = stats->size;
@@ -181,21 +192,16 @@ tp_status tp_pool_worker_cpus(const tp_pool *pool, size_t worker, char *buf, siz
 
 void tp_pool_options_init(tp_pool_options *options) {
   if (options == nullptr) return;
-  *options = tp_pool_options{};
-  options->size = sizeof(tp_pool_options);
   const std::size_t workers = tp_default_workers();
-  options->workers = workers < TP_MAX_WORKERS ? workers : TP_MAX_WORKERS;
-  options->pin = TP_PIN_CORES;
-  options->spin_limit = 200;
-  options->thread_name = "tp-worker";
+  *options = default_options(workers < TP_MAX_WORKERS ? workers : TP_MAX_WORKERS);
 }
 
 tp_status tp_pool_create(size_t workers, tp_pool **out) {
   if (out == nullptr) return TP_ERR_INVALID_ARGUMENT;
   *out = nullptr;
-  tp_pool_options options;
-  tp_pool_options_init(&options);
-  options.workers = workers;
+  // Not tp_pool_options_init(): the worker count is given, so the default one (which reads the
+  // topology and the cgroup files) is not needed.
+  const tp_pool_options options = default_options(workers);
   return create(options, out);
 }
 
