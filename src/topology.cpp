@@ -36,6 +36,12 @@ CpuSet CpuSet::operator|(const CpuSet &other) const {
   return out;
 }
 
+CpuSet CpuSet::operator-(const CpuSet &other) const {
+  CpuSet out;
+  hwloc_bitmap_andnot(out.get(), bitmap_, other.bitmap_);
+  return out;
+}
+
 CpuSet CpuSet::nth(int n) const {
   CpuSet out;
   int index = hwloc_bitmap_first(bitmap_);
@@ -119,8 +125,8 @@ hwloc_obj_t Topology::home_of(const CpuSet &cpus) const noexcept {
   return object != nullptr ? object : hwloc_get_root_obj(topology_);
 }
 
-int Topology::common_depth(hwloc_obj_t a, hwloc_obj_t b) noexcept {
-  return hwloc_get_common_ancestor_obj(nullptr, a, b)->depth;
+int Topology::common_depth(hwloc_obj_t a, hwloc_obj_t b) const noexcept {
+  return hwloc_get_common_ancestor_obj(topology_, a, b)->depth;
 }
 
 bool Topology::bind_current_thread(const CpuSet &cpus) const noexcept {

@@ -32,6 +32,7 @@ class CpuSet {
   int weight() const noexcept { return hwloc_bitmap_weight(bitmap_); }
   CpuSet operator&(const CpuSet &other) const;
   CpuSet operator|(const CpuSet &other) const;
+  CpuSet operator-(const CpuSet &other) const;  // the CPUs of this set that `other` lacks
   // The `n`-th set CPU (0-based) alone; empty when there are not that many.
   CpuSet nth(int n) const;
   std::string to_list() const;  // hwloc's list format: "0-3,8"
@@ -69,7 +70,7 @@ class Topology {
   // The smallest object that holds every CPU of `cpus` (the machine's root when none is smaller).
   hwloc_obj_t home_of(const CpuSet &cpus) const noexcept;
   // The depth in the tree of the smallest object that holds both: the larger, the closer.
-  static int common_depth(hwloc_obj_t a, hwloc_obj_t b) noexcept;
+  int common_depth(hwloc_obj_t a, hwloc_obj_t b) const noexcept;
 
   // Binds the calling thread to `cpus`. False when the OS refused (not an error for the pool).
   bool bind_current_thread(const CpuSet &cpus) const noexcept;

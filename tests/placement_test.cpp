@@ -94,7 +94,9 @@ TEST(PlacementSpread, OneNumaNodeSpreadsOverPackagesThenL3) {
 TEST(PlacementAllowed, OnlyAllowedCpusCount) {
   // Core 0 has only PU 0 allowed, core 1 only PU 3, core 2 only PU 5, core 3 both PUs.
   EXPECT_EQ(plan(kFourCoresSmt, 4, Pin::cores, "0,3,5-7"), (Lists{"0", "3", "5", "6-7"}));
-  EXPECT_EQ(plan(kFourCoresSmt, 5, Pin::cores, "0,3,5-7"), (Lists{"0", "3", "5", "6", "0"}));
+  // Beyond one worker per core, no CPU gets a second worker while one has none (7 before 0).
+  EXPECT_EQ(plan(kFourCoresSmt, 5, Pin::cores, "0,3,5-7"), (Lists{"0", "3", "5", "6", "7"}));
+  EXPECT_EQ(plan(kFourCoresSmt, 6, Pin::cores, "0,3,5-7"), (Lists{"0", "3", "5", "6", "7", "0"}));
   // Cores without an allowed CPU are skipped: two cores left, so a third worker means hardware
   // threads.
   EXPECT_EQ(plan(kFourCoresSmt, 2, Pin::cores, "4-7"), (Lists{"4-5", "6-7"}));
@@ -102,6 +104,13 @@ TEST(PlacementAllowed, OnlyAllowedCpusCount) {
   EXPECT_EQ(plan(kFourCoresSmt, 2, Pin::none, "4-7"), (Lists{"4-7", "4-7"}));
   // A NUMA node with nothing allowed is not a spread domain.
   EXPECT_EQ(plan(kTwoSockets, 3, Pin::spread, "0-15,48-63"), (Lists{"0-1", "48-49", "2-3"}));
+}
+
+TEST(PlacementSpread, UnevenDomainsGetUnevenShares) {
+  // Node 0 has one usable core, node 1 eight: once node 0 has a worker on its core, the next
+  // workers go to node 1's free cores rather than onto node 0's second hardware thread.
+  const Lists placed = plan(kTwoSockets, 6, Pin::spread, "0-1,16-31");
+  EXPECT_EQ(placed, (Lists{"0-1", "16-17", "18-19", "20-21", "22-23", "24-25"}));
 }
 
 TEST(PlacementAllowed, NothingUsableIsATopologyError) {

@@ -186,10 +186,10 @@ int main() {
   while (Clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     const long rss = resident_kb();
-    rss_peak = std::max(rss_peak, rss);
     if (rss_after_warm_up == 0 && Clock::now() - start > (until - start) / 5) {
       rss_after_warm_up = rss;
     }
+    if (rss_after_warm_up != 0) rss_peak = std::max(rss_peak, rss);  // after warm-up only
   }
   for (auto &thread : threads) thread.join();
   if (tp_pool_wait_idle(shared) != TP_OK) fail("wait_idle");
@@ -202,7 +202,7 @@ int main() {
   const long rss_end = resident_kb();
   std::printf(
       "soak: %.0f s, %llu jobs exactly once, %.2f M jobs/s; RSS after warm-up %ld KiB, "
-      "at the end %ld KiB, peak %ld KiB (getrusage max %ld KiB)\n",
+      "at the end %ld KiB, peak after warm-up %ld KiB (getrusage max %ld KiB)\n",
       elapsed, static_cast<unsigned long long>(total_ran.load()),
       static_cast<double>(total_ran.load()) / elapsed / 1e6, rss_after_warm_up, rss_end, rss_peak,
       usage.ru_maxrss);

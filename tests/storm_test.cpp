@@ -1,4 +1,4 @@
-// Park/wake storms: bursts of 1-4 jobs separated by idle gaps around the length of the spin phase
+// Park/wake storms: bursts of 1-4 jobs separated by idle gaps from nothing to beyond the spin phase
 // (so that workers are caught spinning, yielding, parking and waking in every order), for
 // TP_STORM_ROUNDS rounds (default 10^6). Each burst must complete with no further call from
 // anyone; a watchdog turns a lost wake-up into a failure that prints every worker's counters.
@@ -31,8 +31,8 @@ void finish_one(void *arg) {
 int main() {
   const char *text = std::getenv("TP_STORM_ROUNDS");
   const long rounds = text != nullptr ? std::atol(text) : 1000000;
+  Burst burst;  // before the pool: the last job may still be notifying it while the pool ends
   tp_test::PoolPtr pool = tp_test::make_pool(2);
-  Burst burst;
   std::mt19937 random(42);
   const auto start = std::chrono::steady_clock::now();
   long round = 0;
@@ -53,7 +53,8 @@ int main() {
       for (std::uint32_t left = burst.left.load(); left != 0; left = burst.left.load()) {
         burst.left.wait(left);
       }
-      // An idle gap from nothing to a few tens of microseconds: around the spin phase.
+      // An idle gap from nothing to a few thousand pause hints (tens to a few hundred
+      // microseconds, by CPU): workers are caught spinning, yielding or parked.
       const std::uint32_t gap = random() % 4000;
       for (std::uint32_t i = 0; i < gap; ++i) tp_test::pause_hint();
       if (random() % 64 == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));

@@ -206,8 +206,9 @@ TP_API tp_status tp_pool_destroy(tp_pool *pool);
  * fork(): a child process gets the memory of the parent's pools but none of their worker threads.
  * In the child, do not use or destroy a pool created before the fork (leak it); create fresh pools
  * instead, which work normally, as long as no other thread of the parent was inside
- * tp_pool_create at the moment of the fork (as with malloc's locks, the child may inherit a held
- * lock). The child's exit does not wait for anything of libtp's.
+ * tp_pool_create, tp_pool_create_with, tp_pool_options_init or tp_default_workers at the moment of
+ * the fork (as with malloc's locks, the child may inherit a held lock). The child's exit does not
+ * wait for anything of libtp's.
  */
 
 /* Number of worker threads of the pool; 0 when pool is NULL. Thread-safe. */

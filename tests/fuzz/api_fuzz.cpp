@@ -49,6 +49,7 @@ struct Program;
 
 // One job: it counts its runs and may, once, make a nested call into its pool.
 struct JobRecord {
+  std::atomic<bool> ready{false};  // fields below written (by whichever thread made the record)
   Program *program;
   tp_pool *pool;
   std::atomic<int> ran{0};
@@ -76,6 +77,7 @@ struct Program {
     job.pool = pool;
     job.nested = nested;
     job.depth = depth;
+    job.ready.store(true, std::memory_order_release);  // the main thread reads records of jobs
     return &job;
   }
 };
@@ -231,6 +233,7 @@ void run_program(Program &program) {
         REQUIRE(tp_pool_wait_idle(pool) == TP_OK);
         for (int i = 0; i < std::min(program.used.load(), kMaxJobs); ++i) {
           const JobRecord &job = program.jobs[i];
+          if (!job.ready.load(std::memory_order_acquire)) continue;  // being made right now
           if (job.pool == pool && job.expected.load() == 1 && job.nested == 0) {
             REQUIRE(job.ran.load() == 1);
           }
