@@ -1,5 +1,5 @@
 // A count of unfinished jobs that a thread can wait on: one per tp_pool_join (the job handed to
-// the pool) and one per tp_group (its spawned jobs). It lives wherever its owner puts it, usually
+// the pool) and one per tp_group (its spawned jobs). It lives wherever its owner keeps it, usually
 // on the waiting thread's stack, and is never allocated by the pool.
 #pragma once
 

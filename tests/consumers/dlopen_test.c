@@ -24,11 +24,11 @@ static int count_threads(void) {
 
 static void increment(void *arg) { atomic_fetch_add((atomic_int *)arg, 1); }
 
-#define RESOLVE(name)                                                 \
-  name##_t name = (name##_t)dlsym(library, #name);                    \
-  if (name == NULL) {                                                 \
-    fprintf(stderr, "dlsym(%s): %s\n", #name, dlerror());             \
-    return 1;                                                         \
+#define RESOLVE(name)                                     \
+  name##_t name = (name##_t)dlsym(library, #name);        \
+  if (name == NULL) {                                     \
+    fprintf(stderr, "dlsym(%s): %s\n", #name, dlerror()); \
+    return 1;                                             \
   }
 
 typedef tp_status (*tp_pool_create_t)(size_t, tp_pool **);
