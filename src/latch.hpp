@@ -94,7 +94,7 @@ class Latch {
                 "the futex word is the atomic itself");
 };
 
-// A job that finishes a latch after it ran. Its record lives where the latch's owner puts it (on
+// A job that finishes a latch after it ran. Its record lives where the latch's owner keeps it (on
 // the joining thread's stack, in a group's record pool), and the job that travels through the
 // deques and the injector is the two-word Job{&LatchedJob::run, &record}. Keeping Job at two words
 // keeps it in registers on every hot path (a three-word Job is passed through memory, and the
