@@ -11,8 +11,6 @@
 namespace tp::detail {
 
 namespace {
-constexpr std::memory_order seq_cst = std::memory_order_seq_cst;
-
 // parallel_for aims at this many pieces per worker: enough for stealing to even out uneven
 // pieces, few enough that splitting costs little next to the work.
 constexpr std::size_t kPiecesPerWorker = 8;
@@ -53,11 +51,7 @@ Status Pool::join(Job a, Job b) noexcept {
 Status Pool::join_from_outside(Job a, Job b) noexcept {
   Latch both_done(2);
   LatchedJob a_record{a.fn, a.arg, &both_done}, b_record{b.fn, b.arg, &both_done};
-  pending_.fetch_add(2, seq_cst);  // see execute(): count first, then look at accepting_
-  if (!accepting_.load(seq_cst)) {
-    finished(2);
-    return Status::shutdown;
-  }
+  if (!admit_from_outside(2)) return Status::shutdown;
   try {
     injector_.push(a_record.job());
   } catch (...) {

@@ -136,13 +136,7 @@ Status Pool::execute(const Job &job) noexcept {
     sleep_.notify_pushed();
     return Status::ok;
   }
-  // Count first, then look at accepting_: shutdown() stores accepting_ = false and then waits
-  // for pending_ == 0, so either it sees this job counted or we see it refuse (seq_cst both).
-  pending_.fetch_add(1, seq_cst);
-  if (!accepting_.load(seq_cst)) {
-    finished(1);
-    return Status::shutdown;
-  }
+  if (!admit_from_outside(1)) return Status::shutdown;
   try {
     injector_.push(job);
   } catch (...) {
@@ -167,25 +161,28 @@ Status Pool::execute_batch(const Job *jobs, std::size_t count) noexcept {
     sleep_.notify_pushed();
     return Status::ok;
   }
-  {
-    pending_.fetch_add(count, seq_cst);
-    if (!accepting_.load(seq_cst)) {
-      finished(count);
-      return Status::shutdown;
+  if (!admit_from_outside(count)) return Status::shutdown;
+  try {
+    if (count == 1) {
+      injector_.push(jobs[0]);
+    } else {
+      injector_.push_batch(jobs, count);
     }
-    try {
-      if (count == 1) {
-        injector_.push(jobs[0]);
-      } else {
-        injector_.push_batch(jobs, count);
-      }
-    } catch (...) {
-      finished(count);
-      return Status::out_of_memory;
-    }
+  } catch (...) {
+    finished(count);
+    return Status::out_of_memory;
   }
   sleep_.notify_work();
   return Status::ok;
+}
+
+bool Pool::admit_from_outside(std::uint64_t count) noexcept {
+  // Count first, then look at accepting_: shutdown() stores accepting_ = false and then waits
+  // for pending_ == 0, so either it sees these jobs counted or we see it refuse (seq_cst both).
+  pending_.fetch_add(count, seq_cst);
+  if (accepting_.load(seq_cst)) return true;
+  finished(count);
+  return false;
 }
 
 void Pool::finished(std::uint64_t count) noexcept {

@@ -106,6 +106,9 @@ class Pool {
   void place_workers();  // throws TopologyError (pinning without hwloc), std::bad_alloc
   Status start_workers() noexcept;
   Status join_from_outside(Job a, Job b) noexcept;
+  // Counts `count` jobs from a thread outside the pool as pending; false (and nothing counted)
+  // once shutdown has begun.
+  bool admit_from_outside(std::uint64_t count) noexcept;
   void stop_workers() noexcept;  // after the last job: wake everyone, join
   void wait_for_no_pending() noexcept;
 
