@@ -34,8 +34,8 @@ Batch *Batch::allocate(const Job *jobs, std::size_t count) {
 
 void Batch::release(Batch *batch) noexcept { ::operator delete(batch); }
 
-Injector::Injector(std::size_t workers) {
-  const std::size_t count = std::clamp<std::size_t>(workers, 1, kMaxShards);
+Injector::Injector(std::size_t workers) : lanes_(std::clamp<std::size_t>(workers, 1, kMaxShards)) {
+  const std::size_t count = lanes_.count();
   shards_.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
     // Start with the one node a queue needs, then reserve: a constructor that preallocates and
@@ -56,6 +56,10 @@ Injector::~Injector() {
 }
 
 void Injector::push(Job job) {
+  if (!lanes_.try_push(job)) push_to_shards(job);
+}
+
+void Injector::push_to_shards(Job job) {
   if (!shards_[next_shard(shards_.size())]->push(job)) {
     throw std::bad_alloc();
   }
@@ -64,7 +68,7 @@ void Injector::push(Job job) {
 void Injector::push_batch(const Job *jobs, std::size_t count) {
   Batch *batch = Batch::allocate(jobs, count);
   try {
-    push(Job{&batch_marker, batch});
+    push_to_shards(Job{&batch_marker, batch});  // lanes carry single jobs only
   } catch (...) {
     Batch::release(batch);
     throw;
@@ -80,7 +84,8 @@ bool Injector::pop(Job &out, std::size_t home_shard) noexcept {
 }
 
 bool Injector::looks_empty() const noexcept {
-  return std::all_of(shards_.begin(), shards_.end(),
+  return lanes_.looks_empty() &&
+         std::all_of(shards_.begin(), shards_.end(),
                      [](const std::unique_ptr<Queue> &shard) { return shard->empty(); });
 }
 

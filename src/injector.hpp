@@ -6,6 +6,8 @@
 //   so concurrent producers mostly hit different lines, and each worker looks at "its" shard first;
 // - carries batches: tp_pool_execute_batch() copies its jobs into one heap block that travels as a
 //   single queue entry (a Job whose fn is the batch marker), so a batch costs one push and one pop.
+// - has a fast path for single jobs: submission lanes (lanes.hpp), single-producer rings that a
+//   producer thread keeps to; a job goes to the shards only when every lane is busy or full.
 // Nodes come from each queue's freelist, so a push allocates only until the freelist has grown to
 // the largest backlog seen (allocation-free in steady state).
 #pragma once
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "job.hpp"
+#include "lanes.hpp"
 
 namespace tp::detail {
 
@@ -47,8 +50,15 @@ class Injector {
   // (nothing was queued).
   void push_batch(const Job *jobs, std::size_t count);
 
-  // Any thread. Takes one entry, looking at `home_shard` first. The entry is either a plain job or
-  // a batch: is_batch() tells, as_batch() gets it, and the taker owns it from then on.
+  // Any thread. Moves up to `max` single jobs from one submission lane into `out`, looking at
+  // `home` first; returns how many.
+  std::size_t pop_from_lanes(Job *out, std::size_t max, std::size_t home) noexcept {
+    return lanes_.pop(out, max, home);
+  }
+
+  // Any thread. Takes one entry from the shards, looking at `home_shard` first. The entry is either
+  // a plain job or a batch: is_batch() tells, as_batch() gets it, and the taker owns it from then
+  // on.
   bool pop(Job &out, std::size_t home_shard) noexcept;
 
   // Any thread; a hint (exact only when no one pushes or pops meanwhile).
@@ -63,8 +73,11 @@ class Injector {
   // Never called: its address tags an entry as a batch.
   static void batch_marker(void *) noexcept {}
 
+  void push_to_shards(Job job);  // throws std::bad_alloc
+
   using Queue = boost::lockfree::queue<Job>;
   std::vector<std::unique_ptr<Queue>> shards_;
+  Lanes lanes_;
 };
 
 }  // namespace tp::detail

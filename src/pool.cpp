@@ -5,6 +5,9 @@
 #include <new>
 #include <string>
 #include <system_error>
+#include <thread>
+
+#include "pause.hpp"
 
 namespace tp::detail {
 
@@ -203,6 +206,20 @@ void Pool::finished(std::uint64_t count) noexcept {
 }
 
 void Pool::wait_for_no_pending() noexcept {
+  // A burst of short jobs usually drains within microseconds, while falling asleep and being
+  // woken costs a futex round trip (tens of microseconds on a VM): look for the zero for as long
+  // as a worker would spin before parking (pausing, then yielding to the workers), then block. A
+  // zero seen after the call began means every job accepted before it has run (the count only
+  // ever lags behind the truth), and the acquire makes their effects visible.
+  const unsigned spin_limit = config_.spin_limit;
+  for (unsigned round = 0; round < spin_limit; ++round) {
+    if (pending_.load(std::memory_order_acquire) == 0) return;
+    if (round < spin_limit / 2) {
+      cpu_pause();
+    } else {
+      std::this_thread::yield();
+    }
+  }
   idle_waiters_.fetch_add(1, seq_cst);
   {
     std::unique_lock lock(idle_mutex_);

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -20,6 +21,14 @@ thread_local Worker *tls_worker = nullptr;
 // How many jobs a worker takes out of the injector at once: one to run and the rest onto its own
 // deque, where it pops them without touching the shared queue and idle peers can steal them.
 constexpr std::size_t kRefill = 8;
+
+// How many rounds of the spin phase a worker that ran out of jobs spends looking for more before
+// it reports its finished jobs and registers as searching. A worker fed by a steady stream of
+// submissions finds the next job within these rounds, and then neither the pool's pending count
+// nor the sleep state (lines every submission touches) hears from it: each write there would cost
+// the next submitter a cache miss. The price: a job submitted meanwhile may wake a parked peer
+// that this worker then beats to it, and wait_idle() hears of the last jobs these rounds later.
+constexpr unsigned kQuietRounds = 32;
 
 // How long a worker waiting on a join or group blocks before it looks for work again.
 constexpr std::chrono::milliseconds kBlockedRecheck{1};
@@ -121,16 +130,19 @@ void Worker::main() noexcept {
   pool_.worker_started();
 
   Sleep &sleep = pool_.sleep();
+  const unsigned quiet_rounds = std::min(config.spin_limit, kQuietRounds);
+  const unsigned search_rounds = config.spin_limit - quiet_rounds;
   bool searching = false;
   for (;;) {
     Job job = deque_.pop();
+    if (!job && !searching) job = look_quietly(quiet_rounds);
     if (!job) {
-      report_finished();  // before looking elsewhere, and so before parking
+      report_finished();  // before searching, and so before parking
       if (!searching) {
         sleep.start_searching();
         searching = true;
       }
-      job = search();
+      job = search(search_rounds);
       if (!job) {
         if (!park()) break;
         continue;  // woken up: the waker counted us as searching
@@ -150,15 +162,25 @@ void Worker::main() noexcept {
   tls_worker = nullptr;
 }
 
-Job Worker::search() noexcept {
-  const unsigned spin_limit = pool_.config().spin_limit;
+Job Worker::look_quietly(unsigned rounds) noexcept {
+  for (unsigned round = 0;; ++round) {
+    // No wake-up for the refill's other jobs: each single job came with its submitter's
+    // notification, and unpack() makes one for a batch.
+    if (Job job = take_from_injector()) return job;
+    if (Job job = steal_from_peers()) return job;
+    if (round >= rounds) return Job{};
+    cpu_pause();
+  }
+}
+
+Job Worker::search(unsigned rounds) noexcept {
   for (unsigned round = 0;; ++round) {
     if (Job job = take_from_injector()) return job;
     if (Job job = steal_from_peers()) return job;
-    if (round >= spin_limit) return Job{};
+    if (round >= rounds) return Job{};
     // The first half of the spin phase pauses; the second yields, so that a thread that shares
     // this core (a submitter, on a machine with as many workers as cores) runs instead of us.
-    if (round < spin_limit / 2) {
+    if (round < rounds / 2) {
       cpu_pause();
     } else {
       std::this_thread::yield();
@@ -167,8 +189,35 @@ Job Worker::search() noexcept {
 }
 
 Job Worker::take_from_injector() noexcept {
+  const std::size_t home = index_ % pool_.injector().shards();
+  // Lanes and shards take turns going first, so that a steady stream through one of them cannot
+  // starve the jobs waiting in the other.
+  lanes_first_ = !lanes_first_;
+  if (lanes_first_) {
+    if (Job job = take_from_lanes(home)) return job;
+    return take_from_shards(home);
+  }
+  if (Job job = take_from_shards(home)) return job;
+  return take_from_lanes(home);
+}
+
+Job Worker::take_from_lanes(std::size_t home) noexcept {
+  Job taken[kRefill];
+  std::size_t room = kRefill;
+  try {
+    deque_.reserve(kRefill - 1);
+  } catch (...) {
+    room = 1;  // no room to refill; the others stay in the lane
+  }
+  const std::size_t count = pool_.injector().pop_from_lanes(taken, room, home);
+  if (count == 0) return Job{};
+  stats_.from_injector.add(count);
+  for (std::size_t i = 1; i < count; ++i) deque_.push(taken[i]);  // within the reserved room
+  return taken[0];
+}
+
+Job Worker::take_from_shards(std::size_t home) noexcept {
   Injector &injector = pool_.injector();
-  const std::size_t home = index_ % injector.shards();
   Job first;
   if (!injector.pop(first, home)) return Job{};
   if (Injector::is_batch(first)) {
@@ -198,6 +247,9 @@ void Worker::unpack(Batch *batch) noexcept {
   stats_.from_injector.add(batch->count);
   spill(batch->jobs(), batch->count);
   Batch::release(batch);
+  // The batch came with one notification for all of its jobs; this one lets a parked peer come
+  // and steal the rest when nobody is searching.
+  pool_.sleep().notify_pushed();
 }
 
 void Worker::spill(const Job *jobs, std::size_t count) noexcept {

@@ -78,8 +78,11 @@ class alignas(kCacheLine) Worker {
   bool exiting() const noexcept { return exiting_; }
 
  private:
-  Job search() noexcept;
+  Job look_quietly(unsigned rounds) noexcept;  // as search(), but still counted as busy
+  Job search(unsigned rounds) noexcept;
   Job take_from_injector() noexcept;
+  Job take_from_lanes(std::size_t home) noexcept;
+  Job take_from_shards(std::size_t home) noexcept;
   Job steal_from_peers() noexcept;
   void unpack(Batch *batch) noexcept;
   void spill(const Job *jobs, std::size_t count) noexcept;
@@ -98,7 +101,8 @@ class alignas(kCacheLine) Worker {
   // the true number of unfinished jobs (it only lags), and every worker reports before it
   // searches or parks, so the count reaches zero as soon as the last job has finished.
   std::uint64_t unreported_ = 0;
-  bool exiting_ = false;  // owner only
+  bool exiting_ = false;      // owner only
+  bool lanes_first_ = false;  // owner only: lanes and shards take turns going first
   std::thread thread_;
 };
 

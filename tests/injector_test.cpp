@@ -1,5 +1,6 @@
-// White-box tests of the injector: single jobs, batches as one entry, and many producers against
-// many consumers with exactly-once delivery.
+// White-box tests of the injector: single jobs through the lanes (spilling to the shards when the
+// lanes are full), batches as one entry, and many producers against many consumers with
+// exactly-once delivery.
 #include "injector.hpp"
 
 #include <gtest/gtest.h>
@@ -27,19 +28,41 @@ TEST(Injector, ShardsFollowTheWorkerCountUpToTheLimit) {
   EXPECT_EQ(Injector(1000).shards(), Injector::kMaxShards);
 }
 
-TEST(Injector, PopFindsJobsInAnyShard) {
+TEST(Injector, SingleJobsTravelThroughTheLanes) {
   Injector injector(4);
   EXPECT_TRUE(injector.looks_empty());
   for (std::uintptr_t i = 0; i < 10; ++i) injector.push(numbered(i));
   EXPECT_FALSE(injector.looks_empty());
-  std::vector<int> seen(10, 0);
   Job job;
-  for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(injector.pop(job, static_cast<std::size_t>(i) % 4));
+  EXPECT_FALSE(injector.pop(job, 0));  // the shards stay empty while a lane has room
+  std::vector<int> seen(10, 0);
+  Job taken[4];
+  for (std::size_t home = 0, count; (count = injector.pop_from_lanes(taken, 4, home)) != 0;
+       ++home) {
+    ASSERT_LE(count, 4u);
+    for (std::size_t i = 0; i < count; ++i) ++seen[number(taken[i])];
+  }
+  EXPECT_TRUE(injector.looks_empty());
+  for (int count : seen) EXPECT_EQ(count, 1);
+}
+
+TEST(Injector, SingleJobsSpillToTheShardsWhenEveryLaneIsFull) {
+  Injector injector(2);
+  const std::size_t lanes_hold = 2 * tp::detail::Lanes::kCapacity;
+  for (std::uintptr_t i = 0; i < lanes_hold + 10; ++i) injector.push(numbered(i));
+  std::vector<int> seen(lanes_hold + 10, 0);
+  Job job;
+  std::size_t from_shards = 0;
+  while (injector.pop(job, from_shards % 2)) {
     ASSERT_FALSE(Injector::is_batch(job));
     ++seen[number(job)];
+    ++from_shards;
   }
-  EXPECT_FALSE(injector.pop(job, 0));
+  EXPECT_EQ(from_shards, 10u);
+  Job taken[64];
+  for (std::size_t count; (count = injector.pop_from_lanes(taken, 64, 0)) != 0;) {
+    for (std::size_t i = 0; i < count; ++i) ++seen[number(taken[i])];
+  }
   EXPECT_TRUE(injector.looks_empty());
   for (int count : seen) EXPECT_EQ(count, 1);
 }
@@ -96,7 +119,14 @@ TEST(InjectorStress, ExactlyOnceWithFourProducersAndFourConsumers) {
   for (int c = 0; c < kConsumers; ++c) {
     threads.emplace_back([&, c] {
       Job entry;
+      Job taken[8];
       while (consumed.load(std::memory_order_relaxed) < total) {
+        // Lanes and shards in turn, as a worker takes them.
+        const std::size_t count = injector.pop_from_lanes(taken, 8, static_cast<std::size_t>(c));
+        for (std::size_t k = 0; k < count; ++k) {
+          seen[number(taken[k])].fetch_add(1, std::memory_order_relaxed);
+        }
+        consumed.fetch_add(count, std::memory_order_relaxed);
         if (!injector.pop(entry, static_cast<std::size_t>(c))) continue;
         if (Injector::is_batch(entry)) {
           Batch *batch = Injector::as_batch(entry);

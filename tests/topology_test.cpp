@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 
+#include <atomic>
 #include <iostream>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "placement.hpp"
@@ -35,32 +37,35 @@ std::string affinity_of_this_thread() {
   return CpuSet::from_list(list.c_str()).to_list();  // in hwloc's list format
 }
 
-// Runs enough jobs that every worker reports the affinity it runs with.
+// One job per worker, each holding its worker until all of them have reported: N jobs that wait
+// for each other can only finish on N different workers, so every worker reports the affinity it
+// runs with (however the pool would otherwise spread a handful of short jobs).
 std::vector<std::string> worker_affinities(tp_pool *pool) {
   struct Report {
     tp_pool *pool;
     std::mutex mutex;
     std::vector<std::string> affinity;
+    std::atomic<std::size_t> arrived{0};
   } report{pool, {}, std::vector<std::string>(tp_pool_workers(pool))};
   tp_test::Watchdog watchdog("affinity report", std::chrono::seconds(60));
-  while (true) {
-    for (int i = 0; i < 100; ++i) {
-      tp_pool_execute(
-          pool,
-          [](void *arg) {
-            auto *r = static_cast<Report *>(arg);
-            const std::string affinity = affinity_of_this_thread();
-            std::lock_guard lock(r->mutex);
-            r->affinity[static_cast<std::size_t>(tp_pool_current_worker(r->pool))] = affinity;
-          },
-          &report);
-    }
-    tp_pool_wait_idle(pool);
-    std::lock_guard lock(report.mutex);
-    bool all = true;
-    for (const std::string &a : report.affinity) all = all && !a.empty();
-    if (all) return report.affinity;
+  for (std::size_t i = 0; i < report.affinity.size(); ++i) {
+    EXPECT_EQ(tp_pool_execute(
+                  pool,
+                  [](void *arg) {
+                    auto *r = static_cast<Report *>(arg);
+                    {
+                      std::lock_guard lock(r->mutex);
+                      r->affinity[static_cast<std::size_t>(tp_pool_current_worker(r->pool))] =
+                          affinity_of_this_thread();
+                    }
+                    r->arrived.fetch_add(1);
+                    while (r->arrived.load() < r->affinity.size()) std::this_thread::yield();
+                  },
+                  &report),
+              TP_OK);
   }
+  tp_pool_wait_idle(pool);
+  return report.affinity;
 }
 
 std::string cpus_of(tp_pool *pool, std::size_t worker) {

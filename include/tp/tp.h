@@ -84,8 +84,9 @@ typedef struct tp_pool_options {
   size_t size;             /* sizeof(tp_pool_options); set by tp_pool_options_init() */
   size_t workers;          /* number of worker threads, 1..TP_MAX_WORKERS */
   tp_pin pin;              /* default TP_PIN_CORES */
-  unsigned spin_limit;     /* rounds of searching with a CPU pause hint before a worker parks;
-                              default 200; 0 parks at once; at most 1000000 */
+  unsigned spin_limit;     /* rounds a worker looks for work before it parks (the first half
+                              with a CPU pause hint, the rest yielding the core); default 200;
+                              0 parks at once; at most 1000000 */
   const char *thread_name; /* thread name prefix, default "tp-worker": threads are named
                               tp-worker-0, tp-worker-1, ... (cut to the OS's 15 characters);
                               copied during create; NULL means the default */
@@ -178,7 +179,8 @@ TP_API tp_status tp_pool_execute_batch(tp_pool *pool, const tp_job *jobs, size_t
  * Blocks until every job accepted so far, and every job those jobs spawned, has run. The pool
  * stays usable. Returns TP_OK; TP_ERR_INVALID_ARGUMENT when pool is NULL;
  * TP_ERR_WOULD_DEADLOCK when called from inside one of this pool's jobs (which would wait for
- * itself). Jobs submitted concurrently by other threads may or may not be waited for.
+ * itself). Jobs submitted concurrently by other threads may or may not be waited for. Like a
+ * worker, the caller looks for the pool to drain for spin_limit rounds before it sleeps.
  * Thread-safe; any number of threads may wait at once.
  */
 TP_API tp_status tp_pool_wait_idle(tp_pool *pool);

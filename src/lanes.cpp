@@ -1,0 +1,61 @@
+#include "lanes.hpp"
+
+namespace tp::detail {
+
+namespace {
+
+// Test first, then take: a side that is taken costs a shared read, not a stolen line. The acquire
+// orders this holder's ring accesses after the previous holder's (released by unlock()).
+bool try_lock(std::atomic<bool> &side) noexcept {
+  return !side.load(std::memory_order_relaxed) && !side.exchange(true, std::memory_order_acquire);
+}
+
+void unlock(std::atomic<bool> &side) noexcept { side.store(false, std::memory_order_release); }
+
+// The lane this thread pushed through last (kept modulo each pool's lane count when used). Threads
+// start spread out, so that concurrent producers mostly own different lanes from the start.
+std::size_t &producer_hint() noexcept {
+  static std::atomic<std::size_t> thread_seed{0};
+  thread_local std::size_t hint = thread_seed.fetch_add(1, std::memory_order_relaxed);
+  return hint;
+}
+
+}  // namespace
+
+Lanes::Lanes(std::size_t count) : count_(count), lanes_(new Lane[count]) {}
+
+bool Lanes::try_push(Job job) noexcept {
+  std::size_t &hint = producer_hint();
+  std::size_t index = hint < count_ ? hint : hint % count_;  // usually no division
+  for (std::size_t i = 0; i < count_; ++i, index = index + 1 == count_ ? 0 : index + 1) {
+    Lane &lane = lanes_[index];
+    if (!try_lock(lane.producing)) continue;
+    const bool pushed = lane.ring.push(job);
+    unlock(lane.producing);
+    if (pushed) {
+      hint = index;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::size_t Lanes::pop(Job *out, std::size_t max, std::size_t home) noexcept {
+  for (std::size_t i = 0; i < count_; ++i) {
+    Lane &lane = lanes_[(home + i) % count_];
+    if (lane.ring.empty() || !try_lock(lane.consuming)) continue;
+    const std::size_t taken = lane.ring.pop(out, max);
+    unlock(lane.consuming);
+    if (taken != 0) return taken;
+  }
+  return 0;
+}
+
+bool Lanes::looks_empty() const noexcept {
+  for (std::size_t i = 0; i < count_; ++i) {
+    if (!lanes_[i].ring.empty()) return false;
+  }
+  return true;
+}
+
+}  // namespace tp::detail

@@ -1,0 +1,102 @@
+// White-box tests of the submission lanes: order within a lane, a full lane refusing, bounded
+// takes, and exactly-once delivery when more producers and consumers than lanes fight over both
+// sides of every lane.
+#include "lanes.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "test_support.hpp"
+
+namespace {
+
+using tp::detail::Job;
+using tp::detail::Lanes;
+
+void no_op(void *) {}
+Job numbered(std::uintptr_t n) { return Job{&no_op, reinterpret_cast<void *>(n)}; }
+std::uintptr_t number(Job job) { return reinterpret_cast<std::uintptr_t>(job.arg); }
+
+TEST(Lanes, OneThreadKeepsToOneLaneInOrder) {
+  Lanes lanes(3);
+  EXPECT_TRUE(lanes.looks_empty());
+  for (std::uintptr_t i = 0; i < 100; ++i) ASSERT_TRUE(lanes.try_push(numbered(i)));
+  EXPECT_FALSE(lanes.looks_empty());
+  Job taken[100];
+  ASSERT_EQ(lanes.pop(taken, 100, 0), 100u);  // all in one lane, whichever it is
+  for (std::uintptr_t i = 0; i < 100; ++i) EXPECT_EQ(number(taken[i]), i);
+  EXPECT_TRUE(lanes.looks_empty());
+  EXPECT_EQ(lanes.pop(taken, 100, 0), 0u);
+}
+
+TEST(Lanes, APopTakesAtMostWhatItIsAskedFor) {
+  Lanes lanes(1);
+  for (std::uintptr_t i = 0; i < 10; ++i) ASSERT_TRUE(lanes.try_push(numbered(i)));
+  Job taken[10];
+  ASSERT_EQ(lanes.pop(taken, 4, 0), 4u);
+  EXPECT_EQ(number(taken[0]), 0u);
+  ASSERT_EQ(lanes.pop(taken, 10, 0), 6u);
+  EXPECT_EQ(number(taken[0]), 4u);
+}
+
+TEST(Lanes, FullLanesRefuseAndKeepWhatTheyHold) {
+  Lanes lanes(2);
+  const std::size_t room = 2 * Lanes::kCapacity;
+  for (std::uintptr_t i = 0; i < room; ++i) ASSERT_TRUE(lanes.try_push(numbered(i))) << i;
+  EXPECT_FALSE(lanes.try_push(numbered(room)));
+  std::vector<int> seen(room, 0);
+  Job taken[64];
+  for (std::size_t count; (count = lanes.pop(taken, 64, 1)) != 0;) {
+    for (std::size_t i = 0; i < count; ++i) ++seen[number(taken[i])];
+  }
+  for (int count : seen) EXPECT_EQ(count, 1);
+  EXPECT_TRUE(lanes.try_push(numbered(0)));  // room again
+}
+
+TEST(LanesStress, ExactlyOnceWithMoreProducersAndConsumersThanLanes) {
+  constexpr int kProducers = 4, kConsumers = 3;
+  const std::size_t per_producer = tp_test::scaled(200000);
+  const std::size_t total = per_producer * kProducers;
+  Lanes lanes(2);  // every lane's both sides contended
+  std::vector<std::atomic<std::uint8_t>> seen(total);
+  std::atomic<std::size_t> consumed{0};
+  std::atomic<std::size_t> refused{0};
+
+  tp_test::Watchdog watchdog("lanes stress");
+  std::vector<std::thread> threads;
+  for (int p = 0; p < kProducers; ++p) {
+    threads.emplace_back([&, p] {
+      const std::uintptr_t base = static_cast<std::uintptr_t>(p) * per_producer;
+      for (std::size_t i = 0; i < per_producer; ++i) {
+        while (!lanes.try_push(numbered(base + i))) {
+          refused.fetch_add(1, std::memory_order_relaxed);  // busy or full: try again
+          std::this_thread::yield();
+        }
+      }
+    });
+  }
+  for (int c = 0; c < kConsumers; ++c) {
+    threads.emplace_back([&, c] {
+      Job taken[8];
+      while (consumed.load(std::memory_order_relaxed) < total) {
+        const std::size_t count =
+            lanes.pop(taken, 1 + static_cast<std::size_t>(c) * 3, static_cast<std::size_t>(c));
+        for (std::size_t k = 0; k < count; ++k) {
+          seen[number(taken[k])].fetch_add(1, std::memory_order_relaxed);
+        }
+        consumed.fetch_add(count, std::memory_order_relaxed);
+      }
+    });
+  }
+  for (auto &thread : threads) thread.join();
+  EXPECT_EQ(consumed.load(), total);
+  EXPECT_TRUE(lanes.looks_empty());
+  for (std::size_t i = 0; i < total; ++i) ASSERT_EQ(seen[i].load(), 1) << "job " << i;
+  std::printf("pushes refused (side taken or lanes full): %zu\n", refused.load());
+}
+
+}  // namespace
