@@ -49,6 +49,10 @@ class StealingDeque {
   // in the deque and nothing already in it is lost. Publishes with a seq_cst store.
   void push(Job job);
 
+  // Owner only. Pushes `count` jobs in order (the last one is popped first) with one publishing
+  // store, after reserve(count) made room: cannot fail then.
+  void push_many(const Job *jobs, std::size_t count) noexcept;
+
   // Owner only. Makes room for `count` more pushes, so that they cannot fail. Throws
   // std::bad_alloc (nothing changes then).
   void reserve(std::size_t count);

@@ -34,8 +34,10 @@ Batch *Batch::allocate(const Job *jobs, std::size_t count) {
 
 void Batch::release(Batch *batch) noexcept { ::operator delete(batch); }
 
-Injector::Injector(std::size_t workers) : lanes_(std::clamp<std::size_t>(workers, 1, kMaxShards)) {
-  const std::size_t count = lanes_.count();
+// A lane per worker (at least two, so that two submitting threads need not share one).
+Injector::Injector(std::size_t workers)
+    : lanes_(std::clamp<std::size_t>(workers, 2, kMaxShards)) {
+  const std::size_t count = std::clamp<std::size_t>(workers, 1, kMaxShards);
   shards_.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
     // Start with the one node a queue needs, then reserve: a constructor that preallocates and

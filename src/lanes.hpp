@@ -27,8 +27,10 @@ namespace tp::detail {
 
 class Lanes {
  public:
-  // Jobs a lane holds (a burst of this many fits before submissions spill to the MPMC shards).
-  static constexpr std::size_t kCapacity = 512;
+  // Jobs a lane holds: 64 KiB of slots, touched only as far as a backlog reaches. With 512 the
+  // lanes of D_throughput's four producers filled up and a fifth of the jobs spilled to the MPMC
+  // shards (4 producers, 2 workers: 165 -> 150 ms for 2*10^6 jobs with 4096).
+  static constexpr std::size_t kCapacity = 4096;
 
   explicit Lanes(std::size_t count);  // count >= 1; throws std::bad_alloc
 

@@ -160,7 +160,7 @@ Status Pool::execute_batch(const Job *jobs, std::size_t count) noexcept {
       return Status::out_of_memory;
     }
     self->count_spawned(count);
-    for (std::size_t i = 0; i < count; ++i) self->deque().push(jobs[i]);
+    self->deque().push_many(jobs, count);
     sleep_.notify_pushed();
     return Status::ok;
   }

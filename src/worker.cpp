@@ -212,7 +212,7 @@ Job Worker::take_from_lanes(std::size_t home) noexcept {
   const std::size_t count = pool_.injector().pop_from_lanes(taken, room, home);
   if (count == 0) return Job{};
   stats_.from_injector.add(count);
-  for (std::size_t i = 1; i < count; ++i) deque_.push(taken[i]);  // within the reserved room
+  deque_.push_many(taken + 1, count - 1);  // within the reserved room
   return taken[0];
 }
 
@@ -260,7 +260,7 @@ void Worker::spill(const Job *jobs, std::size_t count) noexcept {
     for (std::size_t i = 0; i < count; ++i) run(jobs[i]);
     return;
   }
-  for (std::size_t i = 0; i < count; ++i) deque_.push(jobs[i]);
+  deque_.push_many(jobs, count);
 }
 
 Job Worker::steal_from_peers() noexcept {

@@ -73,6 +73,20 @@ TEST(Deque, GrowsWhileThievesHoldOldRings) {
   EXPECT_EQ(expected_steal, next);
 }
 
+TEST(Deque, PushManyKeepsOrderAndGrows) {
+  StealingDeque deque(2);
+  std::vector<Job> jobs;
+  for (std::uintptr_t i = 1; i <= 10; ++i) jobs.push_back(numbered(i));
+  deque.reserve(jobs.size());
+  deque.push_many(jobs.data(), jobs.size());
+  Job job;
+  ASSERT_EQ(deque.steal(job), StealResult::success);
+  EXPECT_EQ(number(job), 1u);           // thieves take the first pushed
+  EXPECT_EQ(number(deque.pop()), 10u);  // the owner the last
+  for (std::uintptr_t i = 9; i >= 2; --i) EXPECT_EQ(number(deque.pop()), i);
+  EXPECT_FALSE(deque.pop());
+}
+
 TEST(Deque, ReserveMakesRoomUpFront) {
   StealingDeque deque(2);
   deque.push(numbered(1));
@@ -114,8 +128,16 @@ void stress(int thieves, std::size_t initial_capacity) {
       }
     });
   }
-  for (std::size_t i = 0; i < total; ++i) {
-    deque.push(numbered(i));
+  for (std::size_t i = 0; i < total;) {
+    if (i % 7 == 0 && i + 5 <= total) {  // some as refills: five jobs, one publishing store
+      Job group[5];
+      for (std::size_t k = 0; k < 5; ++k) group[k] = numbered(i + k);
+      deque.reserve(5);
+      deque.push_many(group, 5);
+      i += 5;
+    } else {
+      deque.push(numbered(i++));
+    }
     if (i % 3 == 0) {  // the owner takes some back...
       if (Job job = deque.pop()) take(job);
     }
