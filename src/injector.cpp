@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstring>
 #include <new>
+#include <thread>
 
 namespace tp::detail {
 
@@ -21,6 +22,10 @@ std::size_t next_shard(std::size_t shards) noexcept {
 // fresh pool does not allocate on its first submissions.
 constexpr std::size_t kPreallocatedNodes = 64;
 
+// How many times a submitter that finds every lane full yields its core before it spills the job
+// to the shards.
+constexpr unsigned kFullLaneYields = 4;
+
 }  // namespace
 
 static_assert(sizeof(Batch) % alignof(Job) == 0, "the jobs after the header must be aligned");
@@ -35,8 +40,7 @@ Batch *Batch::allocate(const Job *jobs, std::size_t count) {
 void Batch::release(Batch *batch) noexcept { ::operator delete(batch); }
 
 // A lane per worker (at least two, so that two submitting threads need not share one).
-Injector::Injector(std::size_t workers)
-    : lanes_(std::clamp<std::size_t>(workers, 2, kMaxShards)) {
+Injector::Injector(std::size_t workers) : lanes_(std::clamp<std::size_t>(workers, 2, kMaxShards)) {
   const std::size_t count = std::clamp<std::size_t>(workers, 1, kMaxShards);
   shards_.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
@@ -58,7 +62,17 @@ Injector::~Injector() {
 }
 
 void Injector::push(Job job) {
-  if (!lanes_.try_push(job)) push_to_shards(job);
+  for (unsigned attempt = 0;; ++attempt) {
+    const Lanes::Push outcome = lanes_.try_push(job);
+    if (outcome == Lanes::Push::done) return;
+    // Every lane full means the workers are thousands of jobs behind, usually because this
+    // thread and other submitters hold the cores they need: give the core away a few times
+    // before queueing where jobs are dearer to take. Bounded, so a submission never waits for
+    // the workers.
+    if (outcome == Lanes::Push::busy || attempt == kFullLaneYields) break;
+    std::this_thread::yield();
+  }
+  push_to_shards(job);
 }
 
 void Injector::push_to_shards(Job job) {

@@ -14,30 +14,40 @@ void unlock(std::atomic<bool> &side) noexcept { side.store(false, std::memory_or
 
 // The lane this thread pushed through last (kept modulo each pool's lane count when used). Threads
 // start spread out, so that concurrent producers mostly own different lanes from the start.
+// Constant-initialised and initial-exec, so that reading it costs no __tls_get_addr call.
+constexpr std::size_t kNoHint = ~std::size_t{0};
+[[gnu::tls_model("initial-exec")]] constinit thread_local std::size_t tls_lane_hint = kNoHint;
+
 std::size_t &producer_hint() noexcept {
-  static std::atomic<std::size_t> thread_seed{0};
-  thread_local std::size_t hint = thread_seed.fetch_add(1, std::memory_order_relaxed);
-  return hint;
+  if (tls_lane_hint == kNoHint) {
+    static std::atomic<std::size_t> thread_seed{0};
+    tls_lane_hint = thread_seed.fetch_add(1, std::memory_order_relaxed);
+  }
+  return tls_lane_hint;
 }
 
 }  // namespace
 
 Lanes::Lanes(std::size_t count) : count_(count), lanes_(new Lane[count]) {}
 
-bool Lanes::try_push(Job job) noexcept {
+Lanes::Push Lanes::try_push(Job job) noexcept {
   std::size_t &hint = producer_hint();
+  Push outcome = Push::full;
   std::size_t index = hint < count_ ? hint : hint % count_;  // usually no division
   for (std::size_t i = 0; i < count_; ++i, index = index + 1 == count_ ? 0 : index + 1) {
     Lane &lane = lanes_[index];
-    if (!try_lock(lane.producing)) continue;
+    if (!try_lock(lane.producing)) {
+      outcome = Push::busy;
+      continue;
+    }
     const bool pushed = lane.ring.push(job);
     unlock(lane.producing);
     if (pushed) {
       hint = index;
-      return true;
+      return Push::done;
     }
   }
-  return false;
+  return outcome;
 }
 
 std::size_t Lanes::pop(Job *out, std::size_t max, std::size_t home) noexcept {

@@ -34,8 +34,12 @@ class Lanes {
 
   explicit Lanes(std::size_t count);  // count >= 1; throws std::bad_alloc
 
-  // Any thread. False when every lane was taken by another producer or full (nothing was queued).
-  bool try_push(Job job) noexcept;
+  // What try_push() did: queued the job, or not because some lane was taken by another producer
+  // (the rest full), or because every lane was full.
+  enum class Push { done, busy, full };
+
+  // Any thread. Nothing was queued unless it returns Push::done.
+  Push try_push(Job job) noexcept;
 
   // Any thread. Moves up to `max` jobs from one lane, `home` first, into `out`; returns how many.
   std::size_t pop(Job *out, std::size_t max, std::size_t home) noexcept;

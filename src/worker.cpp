@@ -15,9 +15,6 @@ namespace tp::detail {
 
 namespace {
 
-// The worker the current thread is (a thread is a worker of at most one pool).
-thread_local Worker *tls_worker = nullptr;
-
 // How many jobs a worker takes out of the injector at once: one to run and the rest onto its own
 // deque, where it pops them without touching the shared queue and idle peers can steal them.
 constexpr std::size_t kRefill = 8;
@@ -57,25 +54,6 @@ void call_hook(void (*hook)(std::size_t, void *), std::size_t index, void *user)
 
 }  // namespace
 
-Worker *Worker::current(const Pool *pool) noexcept {
-  Worker *self = tls_worker;
-  return self != nullptr && &self->pool_ == pool ? self : nullptr;
-}
-
-void Worker::run(Job job) noexcept {
-  run_inline(job.fn, job.arg);
-  stats_.executed.add();
-  ++unreported_;
-}
-
-void Worker::run_inline(JobFn fn, void *arg) noexcept {
-  try {
-    fn(arg);
-  } catch (...) {
-    stats_.exceptions.add();
-  }
-}
-
 void Worker::wait_until(Latch &latch) noexcept {
   const unsigned spin_limit = pool_.config().spin_limit;
   unsigned idle_rounds = 0;
@@ -103,11 +81,7 @@ void Worker::wait_until(Latch &latch) noexcept {
   }
 }
 
-void Worker::count_spawned(std::uint64_t count) noexcept {
-  if (unreported_ >= count) {
-    unreported_ -= count;
-    return;
-  }
+void Worker::count_spawned_beyond_unreported(std::uint64_t count) noexcept {
   pool_.add_pending(count - unreported_);
   unreported_ = 0;
 }

@@ -16,6 +16,13 @@
 namespace tp::detail {
 
 class Pool;
+class Worker;
+
+// The worker the current thread is, if any (a thread is a worker of at most one pool). Defined
+// here, constant-initialised, so that the hot paths (every join and spawn asks) read it inline.
+// initial-exec: a direct read at a fixed offset from the thread pointer instead of a
+// __tls_get_addr call (glibc keeps static TLS room for such variables in dlopen()ed libraries).
+[[gnu::tls_model("initial-exec")]] inline constinit thread_local Worker *tls_worker = nullptr;
 
 // Counters written only by the owning worker (a plain load and store, no locked instruction) and
 // read by anyone with relaxed loads: a stats snapshot taken while jobs run may be slightly stale,
@@ -50,14 +57,27 @@ class alignas(kCacheLine) Worker {
   std::thread &thread() noexcept { return thread_; }
 
   // The worker this thread is, if it is one of `pool`'s workers.
-  static Worker *current(const Pool *pool) noexcept;
+  static Worker *current(const Pool *pool) noexcept {
+    Worker *self = tls_worker;
+    return self != nullptr && &self->pool_ == pool ? self : nullptr;
+  }
 
   // Runs a job that was accepted (counted as pending) on this worker's thread.
-  void run(Job job) noexcept;
+  void run(Job job) noexcept {
+    run_inline(job.fn, job.arg);
+    stats_.executed.add();
+    ++unreported_;
+  }
 
   // Runs `fn(arg)` here as part of the job already running (join's first half): not counted as a
   // job of its own; an exception is caught and counted.
-  void run_inline(JobFn fn, void *arg) noexcept;
+  void run_inline(JobFn fn, void *arg) noexcept {
+    try {
+      fn(arg);
+    } catch (...) {
+      stats_.exceptions.add();
+    }
+  }
 
   // Until `latch` opens: run jobs from the own deque, the injector and the peers; block on the
   // latch only when there is nothing to run (the pool's notifications then wake parked peers).
@@ -66,7 +86,13 @@ class alignas(kCacheLine) Worker {
   // Accounting for jobs this worker's jobs spawn, before they become visible. A job that finished
   // here but is not yet reported to the pool still counts as pending there; a spawned job takes
   // over that count instead of adding to the shared counter (see `unreported_`).
-  void count_spawned(std::uint64_t count) noexcept;
+  void count_spawned(std::uint64_t count) noexcept {
+    if (unreported_ >= count) {
+      unreported_ -= count;
+      return;
+    }
+    count_spawned_beyond_unreported(count);
+  }
   // The spawn was refused after count_spawned(): its count is released like a finished job's.
   void cancel_spawned(std::uint64_t count) noexcept { unreported_ += count; }
 
@@ -88,6 +114,7 @@ class alignas(kCacheLine) Worker {
   void spill(const Job *jobs, std::size_t count) noexcept;
   bool park() noexcept;
   void report_finished() noexcept;
+  void count_spawned_beyond_unreported(std::uint64_t count) noexcept;
 
   Pool &pool_;
   const std::size_t index_;

@@ -24,7 +24,8 @@ std::uintptr_t number(Job job) { return reinterpret_cast<std::uintptr_t>(job.arg
 TEST(Lanes, OneThreadKeepsToOneLaneInOrder) {
   Lanes lanes(3);
   EXPECT_TRUE(lanes.looks_empty());
-  for (std::uintptr_t i = 0; i < 100; ++i) ASSERT_TRUE(lanes.try_push(numbered(i)));
+  for (std::uintptr_t i = 0; i < 100; ++i)
+    ASSERT_EQ(lanes.try_push(numbered(i)), Lanes::Push::done);
   EXPECT_FALSE(lanes.looks_empty());
   Job taken[100];
   ASSERT_EQ(lanes.pop(taken, 100, 0), 100u);  // all in one lane, whichever it is
@@ -35,7 +36,7 @@ TEST(Lanes, OneThreadKeepsToOneLaneInOrder) {
 
 TEST(Lanes, APopTakesAtMostWhatItIsAskedFor) {
   Lanes lanes(1);
-  for (std::uintptr_t i = 0; i < 10; ++i) ASSERT_TRUE(lanes.try_push(numbered(i)));
+  for (std::uintptr_t i = 0; i < 10; ++i) ASSERT_EQ(lanes.try_push(numbered(i)), Lanes::Push::done);
   Job taken[10];
   ASSERT_EQ(lanes.pop(taken, 4, 0), 4u);
   EXPECT_EQ(number(taken[0]), 0u);
@@ -46,15 +47,16 @@ TEST(Lanes, APopTakesAtMostWhatItIsAskedFor) {
 TEST(Lanes, FullLanesRefuseAndKeepWhatTheyHold) {
   Lanes lanes(2);
   const std::size_t room = 2 * Lanes::kCapacity;
-  for (std::uintptr_t i = 0; i < room; ++i) ASSERT_TRUE(lanes.try_push(numbered(i))) << i;
-  EXPECT_FALSE(lanes.try_push(numbered(room)));
+  for (std::uintptr_t i = 0; i < room; ++i)
+    ASSERT_EQ(lanes.try_push(numbered(i)), Lanes::Push::done) << i;
+  EXPECT_EQ(lanes.try_push(numbered(room)), Lanes::Push::full);
   std::vector<int> seen(room, 0);
   Job taken[64];
   for (std::size_t count; (count = lanes.pop(taken, 64, 1)) != 0;) {
     for (std::size_t i = 0; i < count; ++i) ++seen[number(taken[i])];
   }
   for (int count : seen) EXPECT_EQ(count, 1);
-  EXPECT_TRUE(lanes.try_push(numbered(0)));  // room again
+  EXPECT_EQ(lanes.try_push(numbered(0)), Lanes::Push::done);  // room again
 }
 
 TEST(LanesStress, ExactlyOnceWithMoreProducersAndConsumersThanLanes) {
@@ -72,7 +74,7 @@ TEST(LanesStress, ExactlyOnceWithMoreProducersAndConsumersThanLanes) {
     threads.emplace_back([&, p] {
       const std::uintptr_t base = static_cast<std::uintptr_t>(p) * per_producer;
       for (std::size_t i = 0; i < per_producer; ++i) {
-        while (!lanes.try_push(numbered(base + i))) {
+        while (lanes.try_push(numbered(base + i)) != Lanes::Push::done) {
           refused.fetch_add(1, std::memory_order_relaxed);  // busy or full: try again
           std::this_thread::yield();
         }
