@@ -106,6 +106,8 @@ void Worker::main() noexcept {
   Sleep &sleep = pool_.sleep();
   const unsigned quiet_rounds = std::min(config.spin_limit, kQuietRounds);
   const unsigned search_rounds = config.spin_limit - quiet_rounds;
+  const unsigned pause_rounds =
+      config.spin_limit / 2 - std::min(config.spin_limit / 2, quiet_rounds);
   bool searching = false;
   for (;;) {
     Job job = deque_.pop();
@@ -116,7 +118,7 @@ void Worker::main() noexcept {
         sleep.start_searching();
         searching = true;
       }
-      job = search(search_rounds);
+      job = search(search_rounds, pause_rounds);
       if (!job) {
         if (!park()) break;
         continue;  // woken up: the waker counted us as searching
@@ -147,14 +149,15 @@ Job Worker::look_quietly(unsigned rounds) noexcept {
   }
 }
 
-Job Worker::search(unsigned rounds) noexcept {
+Job Worker::search(unsigned rounds, unsigned pause_rounds) noexcept {
   for (unsigned round = 0;; ++round) {
     if (Job job = take_from_injector()) return job;
     if (Job job = steal_from_peers()) return job;
     if (round >= rounds) return Job{};
-    // The first half of the spin phase pauses; the second yields, so that a thread that shares
-    // this core (a submitter, on a machine with as many workers as cores) runs instead of us.
-    if (round < rounds / 2) {
+    // The first half of the spin phase (quiet rounds included) pauses; the second yields, so that
+    // a thread that shares this core (a submitter, on a machine with as many workers as cores)
+    // runs instead of us.
+    if (round < pause_rounds) {
       cpu_pause();
     } else {
       std::this_thread::yield();
@@ -164,29 +167,25 @@ Job Worker::search(unsigned rounds) noexcept {
 
 Job Worker::take_from_injector() noexcept {
   const std::size_t home = index_ % pool_.injector().shards();
+  ++injector_turns_;
   // Lanes and shards take turns going first, so that a steady stream through one of them cannot
-  // starve the jobs waiting in the other.
-  lanes_first_ = !lanes_first_;
-  if (lanes_first_) {
-    if (Job job = take_from_lanes(home)) return job;
+  // starve the jobs waiting in the other. Likewise the lane looked at first moves on every 16
+  // turns: a lane its producer keeps full cannot starve the other lanes.
+  const std::size_t first_lane = index_ + injector_turns_ / 16;
+  if (injector_turns_ % 2 == 0) {
+    if (Job job = take_from_lanes(first_lane)) return job;
     return take_from_shards(home);
   }
   if (Job job = take_from_shards(home)) return job;
-  return take_from_lanes(home);
+  return take_from_lanes(first_lane);
 }
 
 Job Worker::take_from_lanes(std::size_t home) noexcept {
   Job taken[kRefill];
-  std::size_t room = kRefill;
-  try {
-    deque_.reserve(kRefill - 1);
-  } catch (...) {
-    room = 1;  // no room to refill; the others stay in the lane
-  }
-  const std::size_t count = pool_.injector().pop_from_lanes(taken, room, home);
+  const std::size_t count = pool_.injector().pop_from_lanes(taken, kRefill, home);
   if (count == 0) return Job{};
   stats_.from_injector.add(count);
-  deque_.push_many(taken + 1, count - 1);  // within the reserved room
+  spill(taken + 1, count - 1);
   return taken[0];
 }
 
@@ -227,6 +226,7 @@ void Worker::unpack(Batch *batch) noexcept {
 }
 
 void Worker::spill(const Job *jobs, std::size_t count) noexcept {
+  if (count == 0) return;
   try {
     deque_.reserve(count);
   } catch (...) {

@@ -105,7 +105,7 @@ class alignas(kCacheLine) Worker {
 
  private:
   Job look_quietly(unsigned rounds) noexcept;  // as search(), but still counted as busy
-  Job search(unsigned rounds) noexcept;
+  Job search(unsigned rounds, unsigned pause_rounds) noexcept;
   Job take_from_injector() noexcept;
   Job take_from_lanes(std::size_t home) noexcept;
   Job take_from_shards(std::size_t home) noexcept;
@@ -128,8 +128,8 @@ class alignas(kCacheLine) Worker {
   // the true number of unfinished jobs (it only lags), and every worker reports before it
   // searches or parks, so the count reaches zero as soon as the last job has finished.
   std::uint64_t unreported_ = 0;
-  bool exiting_ = false;      // owner only
-  bool lanes_first_ = false;  // owner only: lanes and shards take turns going first
+  bool exiting_ = false;            // owner only
+  std::size_t injector_turns_ = 0;  // owner only: see take_from_injector()
   std::thread thread_;
 };
 
