@@ -206,24 +206,33 @@ void Pool::finished(std::uint64_t count) noexcept {
 }
 
 void Pool::wait_for_no_pending() noexcept {
+  // Registered first: from now on workers report finished jobs as soon as they run dry (see
+  // Worker::main), and finished() bumps the epoch at each zero.
+  idle_waiters_.fetch_add(1, seq_cst);
+  std::uint64_t epoch;
+  {
+    std::lock_guard lock(idle_mutex_);
+    epoch = idle_epoch_;
+  }
   // A burst of short jobs usually drains within microseconds, while falling asleep and being
   // woken costs a futex round trip (tens of microseconds on a VM): look for the zero for as long
   // as a worker would spin before parking (pausing, then yielding to the workers), then block. A
   // zero seen after the call began means every job accepted before it has run (the count only
-  // ever lags behind the truth), and the acquire makes their effects visible.
+  // ever lags behind the truth). seq_cst, not just acquire: in shutdown() this load is the second
+  // half of the Dekker pair with admit_from_outside().
   const unsigned spin_limit = config_.spin_limit;
-  for (unsigned round = 0; round < spin_limit; ++round) {
-    if (pending_.load(std::memory_order_acquire) == 0) return;
+  bool zero_seen = false;
+  for (unsigned round = 0; round < spin_limit && !zero_seen; ++round) {
+    zero_seen = pending_.load(seq_cst) == 0;
+    if (zero_seen) break;
     if (round < spin_limit / 2) {
       cpu_pause();
     } else {
       std::this_thread::yield();
     }
   }
-  idle_waiters_.fetch_add(1, seq_cst);
-  {
+  if (!zero_seen) {
     std::unique_lock lock(idle_mutex_);
-    const std::uint64_t epoch = idle_epoch_;
     // The epoch lets a waiter leave after a zero it was told about even if new jobs arrived
     // before it woke up: under a steady stream of submissions it would otherwise never return.
     idle_cv_.wait(lock, [&] { return pending_.load(seq_cst) == 0 || idle_epoch_ != epoch; });

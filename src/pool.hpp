@@ -98,6 +98,10 @@ class Pool {
   }
   // `count` accepted jobs have run.
   void finished(std::uint64_t count) noexcept;
+  // A hint: some thread waits in wait_idle() or shutdown() for the pending count to reach zero.
+  bool has_idle_waiters() const noexcept {
+    return idle_waiters_.load(std::memory_order_relaxed) != 0;
+  }
   // A worker is bound and has run its start hook; create() returns once all of them have.
   void worker_started() noexcept;
 

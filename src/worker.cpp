@@ -111,7 +111,12 @@ void Worker::main() noexcept {
   bool searching = false;
   for (;;) {
     Job job = deque_.pop();
-    if (!job && !searching) job = look_quietly(quiet_rounds);
+    if (!job && !searching) {
+      // A waiter for the pool to drain must not wait on our quiet rounds, which a steady stream
+      // of submissions would keep going for ever.
+      if (pool_.has_idle_waiters()) report_finished();
+      job = look_quietly(quiet_rounds);
+    }
     if (!job) {
       report_finished();  // before searching, and so before parking
       if (!searching) {
@@ -140,9 +145,14 @@ void Worker::main() noexcept {
 
 Job Worker::look_quietly(unsigned rounds) noexcept {
   for (unsigned round = 0;; ++round) {
-    // No wake-up for the refill's other jobs: each single job came with its submitter's
-    // notification, and unpack() makes one for a batch.
-    if (Job job = take_from_injector()) return job;
+    if (Job job = take_from_injector()) {
+      // A refill's other jobs now wait on our deque, where the last searcher's re-check sees
+      // them only if they were published before it looked: between our take and our push they
+      // were nowhere, and that searcher may have parked. As a quiet worker we are no searcher
+      // whose hand-off would cover it, so announce them (seq_cst push, then seq_cst load).
+      if (!deque_.looks_empty()) pool_.sleep().notify_pushed();
+      return job;
+    }
     if (Job job = steal_from_peers()) return job;
     if (round >= rounds) return Job{};
     cpu_pause();
@@ -220,9 +230,6 @@ void Worker::unpack(Batch *batch) noexcept {
   stats_.from_injector.add(batch->count);
   spill(batch->jobs(), batch->count);
   Batch::release(batch);
-  // The batch came with one notification for all of its jobs; this one lets a parked peer come
-  // and steal the rest when nobody is searching.
-  pool_.sleep().notify_pushed();
 }
 
 void Worker::spill(const Job *jobs, std::size_t count) noexcept {

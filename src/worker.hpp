@@ -21,7 +21,8 @@ class Worker;
 // The worker the current thread is, if any (a thread is a worker of at most one pool). Defined
 // here, constant-initialised, so that the hot paths (every join and spawn asks) read it inline.
 // initial-exec: a direct read at a fixed offset from the thread pointer instead of a
-// __tls_get_addr call (glibc keeps static TLS room for such variables in dlopen()ed libraries).
+// __tls_get_addr call. In a dlopen()ed library this takes a few bytes of glibc's spare static TLS
+// (512 bytes by default, glibc.rtld.optional_static_tls); libtp uses 16.
 [[gnu::tls_model("initial-exec")]] inline constinit thread_local Worker *tls_worker = nullptr;
 
 // Counters written only by the owning worker (a plain load and store, no locked instruction) and
