@@ -15,10 +15,6 @@ namespace tp::detail {
 
 namespace {
 
-// How many jobs a worker takes out of the injector at once: one to run and the rest onto its own
-// deque, where it pops them without touching the shared queue and idle peers can steal them.
-constexpr std::size_t kRefill = 8;
-
 // How many rounds of the spin phase a worker that ran out of jobs spends looking for more before
 // it reports its finished jobs and registers as searching. A worker fed by a steady stream of
 // submissions finds the next job within these rounds, and then neither the pool's pending count
@@ -145,11 +141,11 @@ void Worker::main() noexcept {
 
 Job Worker::look_quietly(unsigned rounds) noexcept {
   for (unsigned round = 0;; ++round) {
-    if (Job job = take_from_injector()) {
-      // A refill's other jobs now wait on our deque, where the last searcher's re-check sees
-      // them only if they were published before it looked: between our take and our push they
-      // were nowhere, and that searcher may have parked. As a quiet worker we are no searcher
-      // whose hand-off would cover it, so announce them (seq_cst push, then seq_cst load).
+    if (Job job = take_from_injector(1)) {
+      // One job at a time: jobs taken along as a refill would sit in no queue between the take
+      // and the push onto our deque, where the last searcher's re-check can miss them and park,
+      // and a quiet worker is no searcher whose hand-off would cover them. A batch is the
+      // exception (it is one entry): announce its jobs (seq_cst push, then seq_cst load).
       if (!deque_.looks_empty()) pool_.sleep().notify_pushed();
       return job;
     }
@@ -175,7 +171,7 @@ Job Worker::search(unsigned rounds, unsigned pause_rounds) noexcept {
   }
 }
 
-Job Worker::take_from_injector() noexcept {
+Job Worker::take_from_injector(std::size_t refill) noexcept {
   const std::size_t home = index_ % pool_.injector().shards();
   ++injector_turns_;
   // Lanes and shards take turns going first, so that a steady stream through one of them cannot
@@ -183,23 +179,23 @@ Job Worker::take_from_injector() noexcept {
   // turns: a lane its producer keeps full cannot starve the other lanes.
   const std::size_t first_lane = index_ + injector_turns_ / 16;
   if (injector_turns_ % 2 == 0) {
-    if (Job job = take_from_lanes(first_lane)) return job;
-    return take_from_shards(home);
+    if (Job job = take_from_lanes(first_lane, refill)) return job;
+    return take_from_shards(home, refill);
   }
-  if (Job job = take_from_shards(home)) return job;
-  return take_from_lanes(first_lane);
+  if (Job job = take_from_shards(home, refill)) return job;
+  return take_from_lanes(first_lane, refill);
 }
 
-Job Worker::take_from_lanes(std::size_t home) noexcept {
+Job Worker::take_from_lanes(std::size_t home, std::size_t refill) noexcept {
   Job taken[kRefill];
-  const std::size_t count = pool_.injector().pop_from_lanes(taken, kRefill, home);
+  const std::size_t count = pool_.injector().pop_from_lanes(taken, refill, home);
   if (count == 0) return Job{};
   stats_.from_injector.add(count);
   spill(taken + 1, count - 1);
   return taken[0];
 }
 
-Job Worker::take_from_shards(std::size_t home) noexcept {
+Job Worker::take_from_shards(std::size_t home, std::size_t refill) noexcept {
   Injector &injector = pool_.injector();
   Job first;
   if (!injector.pop(first, home)) return Job{};
@@ -209,11 +205,11 @@ Job Worker::take_from_shards(std::size_t home) noexcept {
   }
   stats_.from_injector.add();
   try {
-    deque_.reserve(kRefill - 1);
+    deque_.reserve(refill - 1);
   } catch (...) {
     return first;  // no room to refill; the others stay in the injector
   }
-  for (std::size_t taken = 1; taken < kRefill; ++taken) {
+  for (std::size_t taken = 1; taken < refill; ++taken) {
     Job next;
     if (!injector.pop(next, home)) break;
     if (Injector::is_batch(next)) {

@@ -18,6 +18,10 @@ namespace tp::detail {
 class Pool;
 class Worker;
 
+// How many jobs a worker takes out of the injector at once: one to run and the rest onto its own
+// deque, where it pops them without touching the shared queue and idle peers can steal them.
+inline constexpr std::size_t kRefill = 8;
+
 // The worker the current thread is, if any (a thread is a worker of at most one pool). Defined
 // here, constant-initialised, so that the hot paths (every join and spawn asks) read it inline.
 // initial-exec: a direct read at a fixed offset from the thread pointer instead of a
@@ -107,9 +111,10 @@ class alignas(kCacheLine) Worker {
  private:
   Job look_quietly(unsigned rounds) noexcept;  // as search(), but still counted as busy
   Job search(unsigned rounds, unsigned pause_rounds) noexcept;
-  Job take_from_injector() noexcept;
-  Job take_from_lanes(std::size_t home) noexcept;
-  Job take_from_shards(std::size_t home) noexcept;
+  // Takes one job to run and up to `refill` - 1 more onto the deque (1 <= refill <= kRefill).
+  Job take_from_injector(std::size_t refill = kRefill) noexcept;
+  Job take_from_lanes(std::size_t home, std::size_t refill) noexcept;
+  Job take_from_shards(std::size_t home, std::size_t refill) noexcept;
   Job steal_from_peers() noexcept;
   void unpack(Batch *batch) noexcept;
   void spill(const Job *jobs, std::size_t count) noexcept;
