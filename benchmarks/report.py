@@ -2,9 +2,11 @@
 """Runs peers_bench several times, interleaved, and writes the comparison a person wants to read.
 
 Each run goes through every group and every peer once, so machine drift during the report hits all
-peers alike; the statistics are over runs. Prints a markdown table (median, min-max, and each
-peer's ratio to tp: tp's row is 1.00, above 1 the peer is slower or burns more) and writes it with
-the machine's description to OUT/results.md, and a chart of the ratios to OUT/results.svg (gnuplot).
+peers alike; the statistics are over runs. Prints a markdown table (median, min-max, each peer's
+ratio to tp, and the paired ratio: tp's row is 1.00, above 1 the peer is slower or burns more) and
+writes it with the machine's description to OUT/results.md, and a chart of the paired ratios to
+OUT/results.svg (gnuplot). The paired ratio is the median over runs of peer/tp within one run: a
+machine whose speed drifts between runs (shared VMs do) moves both numbers of a pair together.
 
     report.py --binary build/release/benchmarks/peers_bench --out benchmarks [--runs 5] [--quick]
 """
@@ -80,7 +82,8 @@ def human(value, unit):
 
 def table(samples):
     groups = sorted({group for group, _ in samples})
-    lines = ["| group | peer | median | min - max | ratio to tp |", "|---|---|---|---|---|"]
+    lines = ["| group | peer | median | min - max | ratio to tp | paired ratio |",
+             "|---|---|---|---|---|---|"]
     ratios = {}
     for group in groups:
         peers = sorted((peer for g, peer in samples if g == group),
@@ -91,15 +94,16 @@ def table(samples):
             entry = samples[(group, peer)]
             values, unit = entry["values"], entry["unit"]
             median = statistics.median(values)
+            ratio_text = paired_text = "-"
             if tp_median:
-                ratio = median / tp_median
-                ratios[(group, peer)] = ratio
-                ratio_text = "%.2f" % ratio
-            else:
-                ratio_text = "-"
-            lines.append("| %s | %s | %s | %s - %s | %s |" % (
+                ratio_text = "%.2f" % (median / tp_median)
+            if tp and len(tp["values"]) == len(values) and all(tp["values"]):
+                paired = statistics.median(v / t for v, t in zip(values, tp["values"]))
+                ratios[(group, peer)] = paired
+                paired_text = "%.2f" % paired
+            lines.append("| %s | %s | %s | %s - %s | %s | %s |" % (
                 group, peer, human(median, unit), human(min(values), unit),
-                human(max(values), unit), ratio_text))
+                human(max(values), unit), ratio_text, paired_text))
     return "\n".join(lines), ratios
 
 
@@ -120,7 +124,7 @@ def chart(ratios, path):
 set terminal svg size 1100,520 dynamic background rgb 'white' font 'sans,11' noenhanced
 set bmargin 7
 set output '%s'
-set title "Each peer's time (or CPU) relative to tp, median of runs: above 1, tp is ahead"
+set title "Each peer's time (or CPU) relative to tp, median of per-run ratios: above 1, tp is ahead"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
@@ -156,6 +160,9 @@ def describe(context, runs, quick):
         "- Compiler: %s, CMake Release (-O3 -DNDEBUG)" % compiler,
         "- Runs: %d, each going once through every group and peer (interleaved); the table shows "
         "the median over runs, and the min and max%s" % (runs, "; --quick sizes" if quick else ""),
+        "- Ratio to tp: the peer's median over tp's median. Paired ratio: the median over runs of the "
+        "peer's result over tp's in the same run (robust to the machine's speed drifting between "
+        "runs). Above 1, tp is ahead.",
     ])
 
 

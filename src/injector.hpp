@@ -52,8 +52,9 @@ class Injector {
 
   // Any thread. Moves up to `max` single jobs from one submission lane into `out`, looking at
   // `home` first; returns how many.
-  std::size_t pop_from_lanes(Job *out, std::size_t max, std::size_t home) noexcept {
-    return lanes_.pop(out, max, home);
+  std::size_t pop_from_lanes(Job *out, std::size_t max, std::size_t home,
+                             std::size_t backlog = 0) noexcept {
+    return lanes_.pop(out, max, home, backlog);
   }
 
   // Any thread. Takes one entry from the shards, looking at `home_shard` first. The entry is either

@@ -50,11 +50,12 @@ Lanes::Push Lanes::try_push(Job job) noexcept {
   return outcome;
 }
 
-std::size_t Lanes::pop(Job *out, std::size_t max, std::size_t home) noexcept {
+std::size_t Lanes::pop(Job *out, std::size_t max, std::size_t home, std::size_t backlog) noexcept {
   for (std::size_t i = 0; i < count_; ++i) {
     Lane &lane = lanes_[(home + i) % count_];
     if (lane.ring.empty() || !try_lock(lane.consuming)) continue;
-    const std::size_t taken = lane.ring.pop(out, max);
+    const bool one = backlog != 0 && lane.ring.read_available() < backlog;
+    const std::size_t taken = lane.ring.pop(out, one ? 1 : max);
     unlock(lane.consuming);
     if (taken != 0) return taken;
   }

@@ -42,7 +42,8 @@ class Lanes {
   Push try_push(Job job) noexcept;
 
   // Any thread. Moves up to `max` jobs from one lane, `home` first, into `out`; returns how many.
-  std::size_t pop(Job *out, std::size_t max, std::size_t home) noexcept;
+  // With `backlog` > 0 it moves more than one only from a lane holding at least `backlog` jobs.
+  std::size_t pop(Job *out, std::size_t max, std::size_t home, std::size_t backlog = 0) noexcept;
 
   // Any thread; a hint (exact only when no one pushes or pops meanwhile).
   bool looks_empty() const noexcept;

@@ -15,6 +15,9 @@ namespace tp::detail {
 
 namespace {
 
+// A lane holding at least this many jobs is a backlog, from which a quiet worker takes a refill.
+constexpr std::size_t kBacklog = 2 * kRefill;
+
 // How many rounds of the spin phase a worker that ran out of jobs spends looking for more before
 // it reports its finished jobs and registers as searching. A worker fed by a steady stream of
 // submissions finds the next job within these rounds, and then neither the pool's pending count
@@ -141,11 +144,12 @@ void Worker::main() noexcept {
 
 Job Worker::look_quietly(unsigned rounds) noexcept {
   for (unsigned round = 0;; ++round) {
-    if (Job job = take_from_injector(1)) {
-      // One job at a time: jobs taken along as a refill would sit in no queue between the take
-      // and the push onto our deque, where the last searcher's re-check can miss them and park,
-      // and a quiet worker is no searcher whose hand-off would cover them. A batch is the
-      // exception (it is one entry): announce its jobs (seq_cst push, then seq_cst load).
+    if (Job job = take_from_injector(Take::refill_from_backlog)) {
+      // Jobs taken along as a refill sat in no queue between the take and the push onto our
+      // deque, where the last searcher's re-check can miss them and park, and a quiet worker is
+      // no searcher whose hand-off would cover them: announce them (seq_cst push, then seq_cst
+      // load). A refill is taken only from a backlog, so a steady stream, served one job at a
+      // time, does not pay for the announcement.
       if (!deque_.looks_empty()) pool_.sleep().notify_pushed();
       return job;
     }
@@ -171,7 +175,7 @@ Job Worker::search(unsigned rounds, unsigned pause_rounds) noexcept {
   }
 }
 
-Job Worker::take_from_injector(std::size_t refill) noexcept {
+Job Worker::take_from_injector(Take take) noexcept {
   const std::size_t home = index_ % pool_.injector().shards();
   ++injector_turns_;
   // Lanes and shards take turns going first, so that a steady stream through one of them cannot
@@ -179,23 +183,25 @@ Job Worker::take_from_injector(std::size_t refill) noexcept {
   // turns: a lane its producer keeps full cannot starve the other lanes.
   const std::size_t first_lane = index_ + injector_turns_ / 16;
   if (injector_turns_ % 2 == 0) {
-    if (Job job = take_from_lanes(first_lane, refill)) return job;
-    return take_from_shards(home, refill);
+    if (Job job = take_from_lanes(first_lane, take)) return job;
+    return take_from_shards(home, take);
   }
-  if (Job job = take_from_shards(home, refill)) return job;
-  return take_from_lanes(first_lane, refill);
+  if (Job job = take_from_shards(home, take)) return job;
+  return take_from_lanes(first_lane, take);
 }
 
-Job Worker::take_from_lanes(std::size_t home, std::size_t refill) noexcept {
+Job Worker::take_from_lanes(std::size_t home, Take take) noexcept {
   Job taken[kRefill];
-  const std::size_t count = pool_.injector().pop_from_lanes(taken, refill, home);
+  const std::size_t backlog = take == Take::refill_from_backlog ? kBacklog : 0;
+  const std::size_t count = pool_.injector().pop_from_lanes(taken, kRefill, home, backlog);
   if (count == 0) return Job{};
   stats_.from_injector.add(count);
   spill(taken + 1, count - 1);
   return taken[0];
 }
 
-Job Worker::take_from_shards(std::size_t home, std::size_t refill) noexcept {
+Job Worker::take_from_shards(std::size_t home, Take take) noexcept {
+  const std::size_t refill = take == Take::refill ? kRefill : 1;
   Injector &injector = pool_.injector();
   Job first;
   if (!injector.pop(first, home)) return Job{};

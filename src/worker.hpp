@@ -111,10 +111,13 @@ class alignas(kCacheLine) Worker {
  private:
   Job look_quietly(unsigned rounds) noexcept;  // as search(), but still counted as busy
   Job search(unsigned rounds, unsigned pause_rounds) noexcept;
-  // Takes one job to run and up to `refill` - 1 more onto the deque (1 <= refill <= kRefill).
-  Job take_from_injector(std::size_t refill = kRefill) noexcept;
-  Job take_from_lanes(std::size_t home, std::size_t refill) noexcept;
-  Job take_from_shards(std::size_t home, std::size_t refill) noexcept;
+  // How much a take from the injector moves: one job to run and up to kRefill - 1 more onto the
+  // deque, or that only from a lane with a backlog (else one job; a shard gives one job, a batch
+  // always comes whole).
+  enum class Take { refill, refill_from_backlog };
+  Job take_from_injector(Take take = Take::refill) noexcept;
+  Job take_from_lanes(std::size_t home, Take take) noexcept;
+  Job take_from_shards(std::size_t home, Take take) noexcept;
   Job steal_from_peers() noexcept;
   void unpack(Batch *batch) noexcept;
   void spill(const Job *jobs, std::size_t count) noexcept;
