@@ -5,7 +5,6 @@
 #include <new>
 #include <string>
 #include <system_error>
-#include <thread>
 
 #include "pause.hpp"
 
@@ -222,14 +221,10 @@ void Pool::wait_for_no_pending() noexcept {
   // half of the Dekker pair with admit_from_outside().
   const unsigned spin_limit = config_.spin_limit;
   bool zero_seen = false;
-  for (unsigned round = 0; round < spin_limit && !zero_seen; ++round) {
+  for (unsigned round = 0; round < spin_limit; ++round) {
     zero_seen = pending_.load(seq_cst) == 0;
     if (zero_seen) break;
-    if (round < spin_limit / 2) {
-      cpu_pause();
-    } else {
-      std::this_thread::yield();
-    }
+    spin_round(round, spin_limit / 2);
   }
   if (!zero_seen) {
     std::unique_lock lock(idle_mutex_);

@@ -23,7 +23,8 @@ constexpr std::size_t kBacklog = 2 * kRefill;
 // submissions finds the next job within these rounds, and then neither the pool's pending count
 // nor the sleep state (lines every submission touches) hears from it: each write there would cost
 // the next submitter a cache miss. The price: a job submitted meanwhile may wake a parked peer
-// that this worker then beats to it, and wait_idle() hears of the last jobs these rounds later.
+// that this worker then beats to it, and the pending count hears of the last jobs these rounds
+// later (at once while a thread waits in wait_idle() or shutdown()). See sleep.md.
 constexpr unsigned kQuietRounds = 32;
 
 // How long a worker waiting on a join or group blocks before it looks for work again.
@@ -164,14 +165,7 @@ Job Worker::search(unsigned rounds, unsigned pause_rounds) noexcept {
     if (Job job = take_from_injector()) return job;
     if (Job job = steal_from_peers()) return job;
     if (round >= rounds) return Job{};
-    // The first half of the spin phase (quiet rounds included) pauses; the second yields, so that
-    // a thread that shares this core (a submitter, on a machine with as many workers as cores)
-    // runs instead of us.
-    if (round < pause_rounds) {
-      cpu_pause();
-    } else {
-      std::this_thread::yield();
-    }
+    spin_round(round, pause_rounds);  // the first half of the spin (quiet rounds included) pauses
   }
 }
 
@@ -210,6 +204,7 @@ Job Worker::take_from_shards(std::size_t home, Take take) noexcept {
     return deque_.pop();  // empty only if peers already stole the whole batch
   }
   stats_.from_injector.add();
+  if (refill == 1) return first;
   try {
     deque_.reserve(refill - 1);
   } catch (...) {
