@@ -9,6 +9,12 @@ OUT/results.svg (gnuplot). The paired ratio is the median over runs of peer/tp w
 machine whose speed drifts between runs (shared VMs do) moves both numbers of a pair together.
 
     report.py --binary build/release/benchmarks/peers_bench --out benchmarks [--runs 5] [--quick]
+
+With --compare OLD_LIB_DIR (the build folder of an earlier commit, holding its libtp.so.0), each
+run also runs the tp rows again with that library (the same benchmark binary, LD_LIBRARY_PATH), as
+the peer `tp@base`: its paired ratio is the before/after comparison of a change to the library,
+measured in the same minutes (above 1, the change made tp faster). The same binary, so that the
+comparison is not blurred by where the compiler happened to place the benchmark's own loops.
 """
 
 import argparse
@@ -37,7 +43,7 @@ METRIC_NOTES = {
 PEERS = ["tp", "tp_batch", "tbb", "omp", "naive", "spawn", "serial"]
 
 
-def parse(results, samples):
+def parse(results, samples, suffix=""):
     for bench in results["benchmarks"]:
         if bench.get("error_occurred"):
             print("error in %s: %s" % (bench["name"], bench.get("error_message")), file=sys.stderr)
@@ -52,21 +58,28 @@ def parse(results, samples):
         else:
             scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[bench["time_unit"]]
             value, unit = bench["real_time"] * scale, "us"
+        peer += suffix
         samples.setdefault((group, peer), {"unit": unit, "values": []})["values"].append(value)
 
 
-def run(binary, runs, quick):
+def run(binary, runs, quick, compare=None):
     samples = {}
     context = None
     for index in range(runs):
         print("run %d of %d ..." % (index + 1, runs), file=sys.stderr, flush=True)
-        command = [binary, "--benchmark_format=json"]
-        if quick:
-            command += ["--quick", "--benchmark_min_time=0.05"]
-        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-        results = json.loads(output)
-        context = context or results["context"]
-        parse(results, samples)
+        for library, suffix in [(None, "")] + ([(compare, "@base")] if compare else []):
+            command = [binary, "--benchmark_format=json"]
+            env = dict(os.environ)
+            if library:
+                command.append("--benchmark_filter=/tp(_batch)?(/|$)|^Z_alloc/")
+                env["LD_LIBRARY_PATH"] = os.path.abspath(library)
+            if quick:
+                command += ["--quick", "--benchmark_min_time=0.05"]
+            output = subprocess.run(command, check=True, capture_output=True, text=True,
+                                    env=env).stdout
+            results = json.loads(output)
+            context = context or results["context"]
+            parse(results, samples, suffix)
     return samples, context
 
 
@@ -86,8 +99,10 @@ def table(samples):
              "|---|---|---|---|---|---|"]
     ratios = {}
     for group in groups:
-        peers = sorted((peer for g, peer in samples if g == group),
-                       key=lambda p: PEERS.index(p) if p in PEERS else len(PEERS))
+        def order(peer):
+            base = peer.split("@")[0]
+            return (PEERS.index(base) if base in PEERS else len(PEERS), peer)
+        peers = sorted((peer for g, peer in samples if g == group), key=order)
         tp = samples.get((group, "tp"))
         tp_median = statistics.median(tp["values"]) if tp else None
         for peer in peers:
@@ -174,6 +189,8 @@ def main():
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--quick", action="store_true", help="small sizes, one run: under a minute")
     parser.add_argument("--from-samples", help="rebuild the table and chart from a results.json")
+    parser.add_argument("--compare", help="an earlier build folder: tp rows with its libtp.so.0 "
+                        "run as tp@base")
     args = parser.parse_args()
     runs = args.runs or (1 if args.quick else 5)
     if args.from_samples:
@@ -182,11 +199,12 @@ def main():
         samples = {tuple(key.split("|")): value for key, value in data["samples"].items()}
         context, runs = data["context"], data["runs"]
     else:
-        samples, context = run(args.binary, runs, args.quick)
+        samples, context = run(args.binary, runs, args.quick, args.compare)
     text, ratios = table(samples)
     notes = "\n".join("- `%s`: %s" % (g, n) for g, n in METRIC_NOTES.items())
-    command = "python3 benchmarks/report.py --binary %s --out %s --runs %d%s" % (
-        args.binary, args.out, runs, " --quick" if args.quick else "")
+    command = "python3 benchmarks/report.py --binary %s --out %s --runs %d%s%s" % (
+        args.binary, args.out, runs, " --quick" if args.quick else "",
+        " --compare %s" % args.compare if args.compare else "")
     report = "\n\n".join([
         "# libtp against its peers", "Command: `%s`" % command, describe(context, runs, args.quick),
         text, "What each group measures:\n" + notes,

@@ -77,7 +77,7 @@ Status Group::spawn(JobFn fn, void *arg) noexcept {
   record->job = LatchedJob{fn, arg, &latch_};
   record->group = this;
   latch_.add(1);
-  const Status status = pool_.execute(Job{&Group::run_record, record});
+  const Status status = pool_.submit(Job{&Group::run_record, record});
   if (status != Status::ok) {
     recycle(record);  // before finish(): once the latch opens, the group may be destroyed
     latch_.finish();

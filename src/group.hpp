@@ -12,7 +12,7 @@ namespace tp::detail {
 
 class Group {
  public:
-  explicit Group(Pool &pool);  // throws std::bad_alloc
+  explicit Group(Pool &pool);  // throws std::bad_alloc (its first records cannot be made)
   ~Group();                    // after wait(): every record is back in the pool
   Group(const Group &) = delete;
   Group &operator=(const Group &) = delete;

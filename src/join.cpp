@@ -1,40 +1,51 @@
-// Fork-join: Pool::join, Pool::parallel_for and Pool::wait_for.
-//
 // A join on a worker costs no allocation: b's record (function, argument, latch) lives on this
 // stack frame, which cannot return before the latch opens, and the deque holds a two-word job
 // pointing at it. The worker runs a, then waits for b "actively": it pops its own deque first
 // (almost always b itself, not stolen), and otherwise helps with other work.
+#include "join.hpp"
+
 #include <algorithm>
 
-#include "pool.hpp"
+#include "latch.hpp"
+#include "worker.hpp"
 
 namespace tp::detail {
 
 namespace {
+
 // parallel_for aims at this many pieces per worker: enough for stealing to even out uneven
 // pieces, few enough that splitting costs little next to the work.
 constexpr std::size_t kPiecesPerWorker = 8;
+
+Status join_from_outside(Pool &pool, Job a, Job b) noexcept {
+  Latch both_done(2);
+  LatchedJob a_record{a.fn, a.arg, &both_done}, b_record{b.fn, b.arg, &both_done};
+  const Job both[2] = {a_record.job(), b_record.job()};
+  if (const Status status = pool.submit(both, 2); status != Status::ok) return status;
+  both_done.wait();
+  return Status::ok;
+}
+
 }  // namespace
 
-Status Pool::join(Job a, Job b) noexcept {
-  Worker *self = Worker::current(this);
-  if (self == nullptr) return join_from_outside(a, b);
-  if (self->exiting()) return Status::shutdown;  // from on_worker_stop: nobody would run b
+Status join(Pool &pool, Job a, Job b) noexcept {
+  Worker *self = Worker::current(&pool);
+  if (self == nullptr) return join_from_outside(pool, a, b);
 
   Latch b_done(1);
   LatchedJob b_record{b.fn, b.arg, &b_done};
-  self->count_spawned(1);
-  try {
-    self->deque().push(b_record.job());
-  } catch (...) {
-    // The deque cannot grow: run both halves here, one after the other. Still correct, just not
-    // parallel.
-    self->cancel_spawned(1);
-    self->run_inline(a.fn, a.arg);
-    self->run_inline(b.fn, b.arg);
-    return Status::ok;
+  switch (pool.submit(b_record.job())) {
+    case Status::ok:
+      break;
+    case Status::out_of_memory:
+      // The deque cannot grow: run both halves here, one after the other. Still correct, just
+      // not parallel.
+      self->run_inline(a.fn, a.arg);
+      self->run_inline(b.fn, b.arg);
+      return Status::ok;
+    default:
+      return Status::shutdown;  // from on_worker_stop: nobody would run b
   }
-  sleep_.notify_pushed();
   self->run_inline(a.fn, a.arg);
   // The common case: nobody stole b, and it is still on top of our deque. Run it plainly; its
   // latch is then never touched (one atomic read-modify-write saved per join).
@@ -48,47 +59,12 @@ Status Pool::join(Job a, Job b) noexcept {
   return Status::ok;
 }
 
-Status Pool::join_from_outside(Job a, Job b) noexcept {
-  Latch both_done(2);
-  LatchedJob a_record{a.fn, a.arg, &both_done}, b_record{b.fn, b.arg, &both_done};
-  if (!admit_from_outside(2)) return Status::shutdown;
-  try {
-    injector_.push(a_record.job());
-  } catch (...) {
-    finished(2);
-    return Status::out_of_memory;
-  }
-  try {
-    injector_.push(b_record.job());
-  } catch (...) {
-    // a is on its way; b runs here, on the caller's thread, rather than not at all.
-    try {
-      b.fn(b.arg);
-    } catch (...) {
-      // A C job cannot throw; a C++ one that does is the caller's to handle in its wrapper.
-    }
-    finished(1);
-    both_done.finish();
-  }
-  sleep_.notify_work();
-  both_done.wait();
-  return Status::ok;
-}
-
-void Pool::wait_for(Latch &latch) noexcept {
-  if (Worker *self = Worker::current(this)) {
-    self->wait_until(latch);
-  } else {
-    latch.wait();
-  }
-}
-
 namespace {
 
 // One piece of a parallel_for, on the stack of the join that made it.
 struct Range {
   Pool *pool;
-  Pool::RangeFn body;
+  RangeFn body;
   void *arg;
   std::size_t grain;
   std::size_t lo, hi;
@@ -105,22 +81,22 @@ void run_range(void *pointer) {
   left.hi = mid;
   right.lo = mid;
   // On a worker a join cannot fail; it runs both halves whatever happens.
-  range.pool->join(Job{&run_range, &left}, Job{&run_range, &right});
+  join(*range.pool, Job{&run_range, &left}, Job{&run_range, &right});
 }
 
 }  // namespace
 
-Status Pool::parallel_for(std::size_t begin, std::size_t end, std::size_t grain, RangeFn body,
-                          void *arg) noexcept {
+Status parallel_for(Pool &pool, std::size_t begin, std::size_t end, std::size_t grain, RangeFn body,
+                    void *arg) noexcept {
   if (begin >= end) return Status::ok;
   const std::size_t size = end - begin;
-  if (grain == 0) grain = std::max<std::size_t>(1, size / (workers() * kPiecesPerWorker));
+  if (grain == 0) grain = std::max<std::size_t>(1, size / (pool.workers() * kPiecesPerWorker));
   // The top-level split goes through join() like every other, so that from outside the pool both
   // halves are handed to the workers and the caller blocks, and on a worker nothing is allocated.
   const std::size_t mid = size <= grain ? end : begin + size / 2;
-  Range left{this, body, arg, grain, begin, mid};
-  Range right{this, body, arg, grain, mid, end};
-  return join(Job{&run_range, &left}, Job{&run_range, &right});
+  Range left{&pool, body, arg, grain, begin, mid};
+  Range right{&pool, body, arg, grain, mid, end};
+  return join(pool, Job{&run_range, &left}, Job{&run_range, &right});
 }
 
 }  // namespace tp::detail

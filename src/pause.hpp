@@ -1,7 +1,5 @@
-// The CPU's spin-wait hint, and the spin round built on it (the worker loop, wait_idle).
+// The CPU's spin-wait hint (spin_wait.hpp builds every wait's spin on it).
 #pragma once
-
-#include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -19,17 +17,6 @@ inline void cpu_pause() noexcept {
 #else
   asm volatile("" ::: "memory");
 #endif
-}
-
-// One round of waiting for something another thread will do: a pause hint for the first
-// `pause_rounds` rounds, then the core is yielded, so that a thread that shares it (a submitter,
-// on a machine with as many workers as cores) runs instead of the one spinning.
-inline void spin_round(unsigned round, unsigned pause_rounds) noexcept {
-  if (round < pause_rounds) {
-    cpu_pause();
-  } else {
-    std::this_thread::yield();
-  }
 }
 
 }  // namespace tp::detail

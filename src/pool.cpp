@@ -1,36 +1,16 @@
 #include "pool.hpp"
 
-#include <sched.h>
-
 #include <new>
 #include <string>
 #include <system_error>
 
-#include "pause.hpp"
+#include "machine.hpp"
+#include "spin_wait.hpp"
 
 namespace tp::detail {
 
 namespace {
 constexpr std::memory_order seq_cst = std::memory_order_seq_cst;
-
-// The calling thread's CPUs in hwloc's list format, without hwloc (for when it cannot load).
-std::string affinity_list() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return {};
-  std::string list;
-  constexpr std::size_t kCpus = CPU_SETSIZE;
-  for (std::size_t cpu = 0; cpu < kCpus; ++cpu) {
-    if (!CPU_ISSET(cpu, &set)) continue;
-    std::size_t last = cpu;
-    while (last + 1 < kCpus && CPU_ISSET(last + 1, &set)) ++last;
-    if (!list.empty()) list += ',';
-    list += std::to_string(cpu);
-    if (last > cpu) list += '-' + std::to_string(last);
-    cpu = last;
-  }
-  return list;
-}
 }  // namespace
 
 Pool::Pool(const PoolConfig &config)
@@ -41,7 +21,12 @@ Pool::Pool(const PoolConfig &config)
   }
 }
 
-Pool::~Pool() { stop_workers(); }
+Pool::~Pool() {
+  // A pool is freed only after shutdown() drained it, or when create() failed before any job
+  // could be accepted: a job still pending here would be lost with its deque.
+  assert(stopped_ || pending_.load(std::memory_order_relaxed) == 0);
+  stop_workers();
+}
 
 Status Pool::create(const PoolConfig &config, std::unique_ptr<Pool> &out) noexcept {
   if (config.workers == 0) return Status::zero_workers;
@@ -67,7 +52,7 @@ void Pool::place_workers() {
     if (config_.pin != Pin::none) throw;  // pinning needs hwloc; an unpinned pool does not
   }
   if (topology_ == nullptr) {
-    usable_list_ = affinity_list();
+    usable_list_ = affinity_cpu_list();
     return;
   }
   const CpuSet usable = topology_->usable_by_new_threads();
@@ -82,6 +67,7 @@ void Pool::place_workers() {
 }
 
 const std::string &Pool::worker_cpus(std::size_t worker) const noexcept {
+  assert(worker < workers_.size());
   const bool pinned = workers_[worker]->stats().pinned.load(std::memory_order_relaxed);
   return pinned ? placement_lists_[worker] : usable_list_;
 }
@@ -123,52 +109,13 @@ void Pool::stop_workers() noexcept {
   }
 }
 
-Status Pool::execute(const Job &job) noexcept {
-  if (Worker *self = Worker::current(this)) {
-    // A job of ours spawns: its own pending count keeps the pool from reaching quiescence, so
-    // this is accepted even while the pool drains.
-    if (self->exiting()) return Status::shutdown;  // from on_worker_stop: it would never run
-    self->count_spawned(1);
-    try {
-      self->deque().push(job);
-    } catch (...) {
-      self->cancel_spawned(1);
-      return Status::out_of_memory;
-    }
-    sleep_.notify_pushed();
-    return Status::ok;
-  }
-  if (!admit_from_outside(1)) return Status::shutdown;
-  try {
-    injector_.push(job);
-  } catch (...) {
-    finished(1);
-    return Status::out_of_memory;
-  }
-  sleep_.notify_work();
-  return Status::ok;
-}
-
-Status Pool::execute_batch(const Job *jobs, std::size_t count) noexcept {
-  if (count == 0) return Status::ok;
-  if (Worker *self = Worker::current(this)) {
-    if (self->exiting()) return Status::shutdown;
-    try {
-      self->deque().reserve(count);  // after this, the pushes cannot fail: all or nothing
-    } catch (...) {
-      return Status::out_of_memory;
-    }
-    self->count_spawned(count);
-    self->deque().push_many(jobs, count);
-    sleep_.notify_pushed();
-    return Status::ok;
-  }
+Status Pool::submit_from_outside(const Job *jobs, std::size_t count) noexcept {
   if (!admit_from_outside(count)) return Status::shutdown;
   try {
     if (count == 1) {
       injector_.push(jobs[0]);
     } else {
-      injector_.push_batch(jobs, count);
+      injector_.push_batch(jobs, count);  // one entry: all or nothing
     }
   } catch (...) {
     finished(count);
@@ -190,7 +137,9 @@ bool Pool::admit_from_outside(std::uint64_t count) noexcept {
 void Pool::finished(std::uint64_t count) noexcept {
   // Dekker with wait_for_no_pending(): we reach zero then look for waiters; a waiter registers
   // then looks at pending_. One of us sees the other.
-  if (pending_.fetch_sub(count, seq_cst) != count || idle_waiters_.load(seq_cst) == 0) return;
+  const std::uint64_t before = pending_.fetch_sub(count, seq_cst);
+  assert(before >= count && "more jobs finished than were accepted");
+  if (before != count || idle_waiters_.load(seq_cst) == 0) return;
   {
     std::lock_guard lock(idle_mutex_);
     // Only a zero seen under the lock counts: a waiter reads the epoch under the same lock, so
@@ -214,19 +163,12 @@ void Pool::wait_for_no_pending() noexcept {
     epoch = idle_epoch_;
   }
   // A burst of short jobs usually drains within microseconds, while falling asleep and being
-  // woken costs a futex round trip (tens of microseconds on a VM): look for the zero for as long
-  // as a worker would spin before parking (pausing, then yielding to the workers), then block. A
-  // zero seen after the call began means every job accepted before it has run (the count only
-  // ever lags behind the truth). seq_cst, not just acquire: in shutdown() this load is the second
-  // half of the Dekker pair with admit_from_outside().
-  const unsigned spin_limit = config_.spin_limit;
-  bool zero_seen = false;
-  for (unsigned round = 0; round < spin_limit; ++round) {
-    zero_seen = pending_.load(seq_cst) == 0;
-    if (zero_seen) break;
-    spin_round(round, spin_limit / 2);
-  }
-  if (!zero_seen) {
+  // woken costs a futex round trip (tens of microseconds on a VM): spin as a worker would before
+  // parking, then block. A zero seen after the call began means every job accepted before it has
+  // run (the count only ever lags behind the truth). seq_cst, not just acquire: in shutdown()
+  // this load is the second half of the Dekker pair with admit_from_outside().
+  SpinWait spin(config_.spin_limit);
+  if (!spin.until([&] { return pending_.load(seq_cst) == 0; })) {
     std::unique_lock lock(idle_mutex_);
     // The epoch lets a waiter leave after a zero it was told about even if new jobs arrived
     // before it woke up: under a steady stream of submissions it would otherwise never return.
@@ -239,6 +181,14 @@ Status Pool::wait_idle() noexcept {
   if (Worker::current(this) != nullptr) return Status::would_deadlock;
   wait_for_no_pending();
   return Status::ok;
+}
+
+void Pool::wait_for(Latch &latch) noexcept {
+  if (Worker *self = Worker::current(this)) {
+    self->wait_until(latch);
+  } else {
+    latch.wait();
+  }
 }
 
 Status Pool::shutdown() noexcept {
@@ -268,6 +218,7 @@ int Pool::current_worker() const noexcept {
 }
 
 StatsSnapshot Pool::worker_stats(std::size_t index) const noexcept {
+  assert(index < workers_.size());
   const WorkerStats &stats = workers_[index]->stats();
   return StatsSnapshot{
       stats.executed.get(),      stats.stolen.get(),

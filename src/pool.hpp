@@ -1,9 +1,10 @@
-// The pool: lifecycle (running -> draining -> stopped), ownership of the workers, the injector
-// and the sleep protocol, and the accounting of accepted jobs that wait_idle() and shutdown rely
-// on.
+// The pool, what rayon-core calls the registry: its workers, the one way jobs come in (admission),
+// the accounting of accepted jobs, and waiting (for the pool to drain, for a latch). Fork-join
+// (join.hpp) and groups (group.hpp) are built on top of it, through submit() and wait_for().
 #pragma once
 
 #include <atomic>
+#include <cassert>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "config.hpp"
 #include "injector.hpp"
 #include "job.hpp"
 #include "latch.hpp"
@@ -22,23 +24,6 @@
 #include "worker.hpp"
 
 namespace tp::detail {
-
-struct PoolConfig {
-  std::size_t workers = 1;
-  Pin pin = Pin::cores;
-  unsigned spin_limit = 200;
-  std::string thread_name = "tp-worker";
-  void (*on_worker_start)(std::size_t worker, void *user) = nullptr;
-  void (*on_worker_stop)(std::size_t worker, void *user) = nullptr;
-  void *user = nullptr;
-  std::size_t deque_capacity = 256;  // initial capacity of each worker's deque
-  // Tests only (not reachable through the C ABI): start_workers() acts as if the OS refused the
-  // thread of this worker, to show that a failed create joins what it started and frees all.
-  std::size_t refuse_thread_of_worker = SIZE_MAX;
-  // Benchmarks only: false makes a pinned pool steal in plain rotating order, to measure what the
-  // topology order costs.
-  bool ordered_victims = true;
-};
 
 struct StatsSnapshot {
   std::uint64_t executed = 0, stolen = 0, from_injector = 0, parks = 0, exceptions = 0, pinned = 0;
@@ -53,45 +38,53 @@ class Pool {
   Pool(const Pool &) = delete;
   Pool &operator=(const Pool &) = delete;
 
-  Status execute(const Job &job) noexcept;
-  Status execute_batch(const Job *jobs, std::size_t count) noexcept;
+  // Admission: the one way in. Every job enters the pool here, from execute, batches, joins,
+  // groups and whatever comes next, so that counting, routing, the shutdown check and the wake-up
+  // are written once. All or nothing: either every job is accepted (ok) and will run exactly
+  // once, or none is (shutdown, out_of_memory) and none runs. From one of this pool's jobs the
+  // jobs go onto the running worker's deque (accepted even while the pool drains: the spawning
+  // job keeps it from quiescence); from any other thread into the injector, one job alone through
+  // a submission lane, several as one batch entry.
+  Status submit(const Job *jobs, std::size_t count) noexcept {
+    if (count == 0) return Status::ok;
+    if (Worker *self = Worker::current(this)) return self->spawn(jobs, count);
+    return submit_from_outside(jobs, count);
+  }
+  Status submit(Job job) noexcept { return submit(&job, 1); }
+
+  // Until every job accepted before the call, and what they spawned, has run (from outside the
+  // pool only: a job would wait for itself).
   Status wait_idle() noexcept;
 
-  // Fork-join (join.cpp): runs a and b, possibly in parallel, and returns when both have run.
-  // On one of this pool's workers, b goes onto the worker's deque with a latch on this stack,
-  // a runs here, and the worker takes b back or helps with other work until b is done: nothing
-  // is allocated. From any other thread both go to the injector and the caller blocks.
-  Status join(Job a, Job b) noexcept;
-  using RangeFn = void (*)(std::size_t lo, std::size_t hi, void *arg);
-  // Splits [begin, end) in halves with join() down to `grain` indices (0: about 8 pieces per
-  // worker) and calls body on each piece, every index exactly once.
-  Status parallel_for(std::size_t begin, std::size_t end, std::size_t grain, RangeFn body,
-                      void *arg) noexcept;
-  // Waits until `latch` opens: a worker of this pool helps (own deque, injector, peers) and
-  // blocks only when there is nothing to help with; other threads block.
+  // Until `latch` opens: a worker of this pool helps (own deque, injector, peers) and blocks only
+  // when there is nothing to help with; any other thread blocks.
   void wait_for(Latch &latch) noexcept;
+
   Status shutdown() noexcept;
 
   std::size_t workers() const noexcept { return workers_.size(); }
   int current_worker() const noexcept;
   StatsSnapshot stats() const noexcept;
   StatsSnapshot worker_stats(std::size_t worker) const noexcept;
-
-  // ---- for the workers (worker.cpp) ----
-  Injector &injector() noexcept { return injector_; }
-  Sleep &sleep() noexcept { return sleep_; }
-  Worker &worker(std::size_t index) noexcept { return *workers_[index]; }
-  const PoolConfig &config() const noexcept { return config_; }
-  const Topology *topology() const noexcept { return topology_.get(); }
-  const CpuSet *placement(std::size_t worker) const noexcept {
-    return placement_.empty() ? nullptr : &placement_[worker];
-  }
   // The CPUs a worker runs on, in hwloc's list format: its placement if it was bound, else the
   // CPUs the pool's creator could use.
   const std::string &worker_cpus(std::size_t worker) const noexcept;
-  // Any job anywhere that a searching worker could take (a hint; see sleep.md for why it is
-  // enough where it is used).
-  bool work_visible() const noexcept;
+
+ private:
+  // The workers are part of the registry: they take jobs from the injector and their peers, report
+  // finished jobs, park and wake through the members below.
+  friend class Worker;
+
+  explicit Pool(const PoolConfig &config);
+  void place_workers();  // throws TopologyError (pinning without hwloc), std::bad_alloc
+  Status start_workers() noexcept;
+  void worker_started() noexcept;  // a worker is bound and hooked; create() waits for all
+  void stop_workers() noexcept;    // after the last job: wake everyone, join
+
+  Status submit_from_outside(const Job *jobs, std::size_t count) noexcept;
+  // Counts `count` jobs from a thread outside the pool as pending; false (and nothing counted)
+  // once shutdown has begun.
+  bool admit_from_outside(std::uint64_t count) noexcept;
   // `count` more jobs are accepted (before they become visible).
   void add_pending(std::uint64_t count) noexcept {
     pending_.fetch_add(count, std::memory_order_seq_cst);
@@ -102,19 +95,14 @@ class Pool {
   bool has_idle_waiters() const noexcept {
     return idle_waiters_.load(std::memory_order_relaxed) != 0;
   }
-  // A worker is bound and has run its start hook; create() returns once all of them have.
-  void worker_started() noexcept;
-
- private:
-  explicit Pool(const PoolConfig &config);
-  void place_workers();  // throws TopologyError (pinning without hwloc), std::bad_alloc
-  Status start_workers() noexcept;
-  Status join_from_outside(Job a, Job b) noexcept;
-  // Counts `count` jobs from a thread outside the pool as pending; false (and nothing counted)
-  // once shutdown has begun.
-  bool admit_from_outside(std::uint64_t count) noexcept;
-  void stop_workers() noexcept;  // after the last job: wake everyone, join
   void wait_for_no_pending() noexcept;
+
+  // Any job anywhere that a searching worker could take (a hint; see sleep.md for why it is
+  // enough where it is used).
+  bool work_visible() const noexcept;
+  const CpuSet *placement(std::size_t worker) const noexcept {
+    return placement_.empty() ? nullptr : &placement_[worker];
+  }
 
   const PoolConfig config_;
   std::shared_ptr<const Topology> topology_;  // the machine's; null if hwloc cannot read it

@@ -8,7 +8,6 @@
 #include <thread>
 
 #include "injector.hpp"
-#include "pause.hpp"
 #include "pool.hpp"
 
 namespace tp::detail {
@@ -54,30 +53,30 @@ void call_hook(void (*hook)(std::size_t, void *), std::size_t index, void *user)
 
 }  // namespace
 
+Worker::Worker(Pool &pool, std::size_t index, std::size_t deque_capacity)
+    : pool_(pool), sleep_(pool.sleep_), index_(index), deque_(deque_capacity) {}
+
 void Worker::wait_until(Latch &latch) noexcept {
-  const unsigned spin_limit = pool_.config().spin_limit;
-  unsigned idle_rounds = 0;
+  assert(tls_worker == this);
+  SpinWait spin(pool_.config_.spin_limit);
   while (!latch.done()) {
     Job job = deque_.pop();  // first the jobs this worker pushed: usually the one we wait for
     if (!job) {
       job = take_from_injector();
-      if (job && !deque_.looks_empty()) pool_.sleep().notify_pushed();  // a refill: share it
+      if (job && !deque_.looks_empty()) sleep_.notify_pushed();  // a refill: share it
     }
     if (!job) job = steal_from_peers();
     if (job) {
       run(job);
-      idle_rounds = 0;
+      spin.reset();
       continue;
     }
-    if (idle_rounds++ < spin_limit) {
-      cpu_pause();
-      continue;
-    }
+    if (spin.spin()) continue;
     // Nothing to help with: the jobs we wait for run on peers. Block until they are done, but
     // look for work again every millisecond: this worker still counts as busy, so work submitted
     // meanwhile wakes only parked peers, and if every worker is blocked here nobody else would
     // take it (a group whose remaining job is queued behind the wait, say).
-    if (!latch.wait_for(kBlockedRecheck)) idle_rounds = 0;
+    if (!latch.wait_for(kBlockedRecheck)) spin.reset();
   }
 }
 
@@ -95,35 +94,33 @@ void Worker::report_finished() noexcept {
 void Worker::main() noexcept {
   tls_worker = this;
   victim_seed_ = (index_ + 1) * 0x9E3779B97F4A7C15ull;
-  const PoolConfig &config = pool_.config();
+  const PoolConfig &config = pool_.config_;
   name_this_thread(config.thread_name, index_);
   if (const CpuSet *cpus = pool_.placement(index_)) {
-    stats_.pinned.store(pool_.topology()->bind_current_thread(*cpus), std::memory_order_relaxed);
+    stats_.pinned.store(pool_.topology_->bind_current_thread(*cpus), std::memory_order_relaxed);
   }
   call_hook(config.on_worker_start, index_, config.user);
   pool_.worker_started();
 
-  Sleep &sleep = pool_.sleep();
   const unsigned quiet_rounds = std::min(config.spin_limit, kQuietRounds);
-  const unsigned search_rounds = config.spin_limit - quiet_rounds;
-  const unsigned pause_rounds =
-      config.spin_limit / 2 - std::min(config.spin_limit / 2, quiet_rounds);
   bool searching = false;
   for (;;) {
     Job job = deque_.pop();
+    // One budget for the whole spin phase; a worker woken as a searcher has no quiet rounds.
+    SpinWait spin(config.spin_limit, searching ? quiet_rounds : 0);
     if (!job && !searching) {
       // A waiter for the pool to drain must not wait on our quiet rounds, which a steady stream
       // of submissions would keep going for ever.
       if (pool_.has_idle_waiters()) report_finished();
-      job = look_quietly(quiet_rounds);
+      job = look_quietly(spin, quiet_rounds);
     }
     if (!job) {
       report_finished();  // before searching, and so before parking
       if (!searching) {
-        sleep.start_searching();
+        sleep_.start_searching();
         searching = true;
       }
-      job = search(search_rounds, pause_rounds);
+      job = search(spin);
       if (!job) {
         if (!park()) break;
         continue;  // woken up: the waker counted us as searching
@@ -133,7 +130,7 @@ void Worker::main() noexcept {
       searching = false;
       // The last searcher to find work hands the search on if there is more to find: this is how
       // a burst wakes workers one after another without waking all of them for one job.
-      if (sleep.stop_searching() && pool_.work_visible()) sleep.notify_work();
+      if (sleep_.stop_searching() && pool_.work_visible()) sleep_.notify_work();
     }
     run(job);
   }
@@ -143,34 +140,32 @@ void Worker::main() noexcept {
   tls_worker = nullptr;
 }
 
-Job Worker::look_quietly(unsigned rounds) noexcept {
-  for (unsigned round = 0;; ++round) {
+Job Worker::look_quietly(SpinWait &spin, unsigned quiet_rounds) noexcept {
+  for (;;) {
     if (Job job = take_from_injector(Take::refill_from_backlog)) {
       // Jobs taken along as a refill sat in no queue between the take and the push onto our
       // deque, where the last searcher's re-check can miss them and park, and a quiet worker is
       // no searcher whose hand-off would cover them: announce them (seq_cst push, then seq_cst
       // load). A refill is taken only from a backlog, so a steady stream, served one job at a
       // time, does not pay for the announcement.
-      if (!deque_.looks_empty()) pool_.sleep().notify_pushed();
+      if (!deque_.looks_empty()) sleep_.notify_pushed();
       return job;
     }
     if (Job job = steal_from_peers()) return job;
-    if (round >= rounds) return Job{};
-    cpu_pause();
+    if (spin.rounds() >= quiet_rounds || !spin.spin()) return Job{};
   }
 }
 
-Job Worker::search(unsigned rounds, unsigned pause_rounds) noexcept {
-  for (unsigned round = 0;; ++round) {
+Job Worker::search(SpinWait &spin) noexcept {
+  for (;;) {
     if (Job job = take_from_injector()) return job;
     if (Job job = steal_from_peers()) return job;
-    if (round >= rounds) return Job{};
-    spin_round(round, pause_rounds);  // the first half of the spin (quiet rounds included) pauses
+    if (!spin.spin()) return Job{};
   }
 }
 
 Job Worker::take_from_injector(Take take) noexcept {
-  const std::size_t home = index_ % pool_.injector().shards();
+  const std::size_t home = index_ % pool_.injector_.shards();
   ++injector_turns_;
   // Lanes and shards take turns going first, so that a steady stream through one of them cannot
   // starve the jobs waiting in the other. Likewise the lane looked at first moves on every 16
@@ -187,7 +182,7 @@ Job Worker::take_from_injector(Take take) noexcept {
 Job Worker::take_from_lanes(std::size_t home, Take take) noexcept {
   Job taken[kRefill];
   const std::size_t backlog = take == Take::refill_from_backlog ? kBacklog : 0;
-  const std::size_t count = pool_.injector().pop_from_lanes(taken, kRefill, home, backlog);
+  const std::size_t count = pool_.injector_.pop_from_lanes(taken, kRefill, home, backlog);
   if (count == 0) return Job{};
   stats_.from_injector.add(count);
   spill(taken + 1, count - 1);
@@ -196,7 +191,7 @@ Job Worker::take_from_lanes(std::size_t home, Take take) noexcept {
 
 Job Worker::take_from_shards(std::size_t home, Take take) noexcept {
   const std::size_t refill = take == Take::refill ? kRefill : 1;
-  Injector &injector = pool_.injector();
+  Injector &injector = pool_.injector_;
   Job first;
   if (!injector.pop(first, home)) return Job{};
   if (Injector::is_batch(first)) {
@@ -250,7 +245,7 @@ Job Worker::steal_from_peers() noexcept {
   victim_seed_ ^= victim_seed_ << 17;
   // A lost race means another thief took that job; the next round looks again.
   auto try_steal = [&](std::size_t victim, Job &job) {
-    if (pool_.worker(victim).deque().steal(job) != StealingDeque::StealResult::success) {
+    if (pool_.workers_[victim]->deque().steal(job) != StealingDeque::StealResult::success) {
       return false;
     }
     stats_.stolen.add();
@@ -278,14 +273,13 @@ Job Worker::steal_from_peers() noexcept {
 }
 
 bool Worker::park() noexcept {
-  Sleep &sleep = pool_.sleep();
-  const Sleep::ParkTicket ticket = sleep.prepare_park(index_);
+  const Sleep::ParkTicket ticket = sleep_.prepare_park(index_);
   if (ticket.stopping) return false;
   // The last searcher to give up re-checks everything after registering as parked: a job
   // published before a submitter could see us parked is found here (see sleep.md).
-  if (ticket.last_searcher && pool_.work_visible()) sleep.notify_work();
+  if (ticket.last_searcher && pool_.work_visible()) sleep_.notify_work();
   stats_.parks.add();
-  sleep.wait(index_);
+  sleep_.wait(index_);
   return true;
 }
 

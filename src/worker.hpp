@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <thread>
@@ -12,6 +13,9 @@
 #include "job.hpp"
 #include "latch.hpp"
 #include "placement.hpp"
+#include "sleep.hpp"
+#include "spin_wait.hpp"
+#include "status.hpp"
 
 namespace tp::detail {
 
@@ -50,8 +54,7 @@ struct WorkerStats {
 
 class alignas(kCacheLine) Worker {
  public:
-  Worker(Pool &pool, std::size_t index, std::size_t deque_capacity)
-      : pool_(pool), index_(index), deque_(deque_capacity) {}
+  Worker(Pool &pool, std::size_t index, std::size_t deque_capacity);
 
   std::size_t index() const noexcept { return index_; }
   // Before the thread starts: the peers to steal from, nearest first (empty: all, rotating).
@@ -65,6 +68,35 @@ class alignas(kCacheLine) Worker {
   static Worker *current(const Pool *pool) noexcept {
     Worker *self = tls_worker;
     return self != nullptr && &self->pool_ == pool ? self : nullptr;
+  }
+
+  // The inside half of admission (Pool::submit): jobs spawned by the job running on this worker,
+  // from this worker's thread. Counted before they become visible on the deque, then announced
+  // (a parked peer may take them). All or nothing: out_of_memory when the deque cannot grow,
+  // shutdown once the worker left its loop (from on_worker_stop: nobody would run them).
+  Status spawn(const Job *jobs, std::size_t count) noexcept {
+    assert(tls_worker == this && "only the worker's own thread pushes onto its deque");
+    assert(count >= 1);
+    if (exiting_) return Status::shutdown;
+    if (count == 1) {  // the fork-join hot path: one push, no reservation
+      count_spawned(1);
+      try {
+        deque_.push(jobs[0]);
+      } catch (...) {
+        cancel_spawned(1);
+        return Status::out_of_memory;
+      }
+    } else {
+      try {
+        deque_.reserve(count);  // after this, the pushes cannot fail
+      } catch (...) {
+        return Status::out_of_memory;
+      }
+      count_spawned(count);
+      deque_.push_many(jobs, count);
+    }
+    sleep_.notify_pushed();
+    return Status::ok;
   }
 
   // Runs a job that was accepted (counted as pending) on this worker's thread.
@@ -88,29 +120,14 @@ class alignas(kCacheLine) Worker {
   // latch only when there is nothing to run (the pool's notifications then wake parked peers).
   void wait_until(Latch &latch) noexcept;
 
-  // Accounting for jobs this worker's jobs spawn, before they become visible. A job that finished
-  // here but is not yet reported to the pool still counts as pending there; a spawned job takes
-  // over that count instead of adding to the shared counter (see `unreported_`).
-  void count_spawned(std::uint64_t count) noexcept {
-    if (unreported_ >= count) {
-      unreported_ -= count;
-      return;
-    }
-    count_spawned_beyond_unreported(count);
-  }
-  // The spawn was refused after count_spawned(): its count is released like a finished job's.
-  void cancel_spawned(std::uint64_t count) noexcept { unreported_ += count; }
-
   // The thread's body: start hooks, then find and run jobs until the pool stops.
   void main() noexcept;
 
-  // True once the worker left its loop (its stop hook may still be running): what it would push
-  // onto its deque now would never run, so the pool refuses it.
-  bool exiting() const noexcept { return exiting_; }
-
  private:
-  Job look_quietly(unsigned rounds) noexcept;  // as search(), but still counted as busy
-  Job search(unsigned rounds, unsigned pause_rounds) noexcept;
+  // The spin phase, in two parts of one budget: quiet rounds (still counted as busy) up to
+  // `quiet_rounds` of it, then searching rounds until it is spent.
+  Job look_quietly(SpinWait &spin, unsigned quiet_rounds) noexcept;
+  Job search(SpinWait &spin) noexcept;
   // How much a take from the injector moves: one job to run and up to kRefill - 1 more onto the
   // deque, or that only from a lane with a backlog (else one job; a shard gives one job, a batch
   // always comes whole).
@@ -123,9 +140,23 @@ class alignas(kCacheLine) Worker {
   void spill(const Job *jobs, std::size_t count) noexcept;
   bool park() noexcept;
   void report_finished() noexcept;
+
+  // Accounting for jobs this worker's jobs spawn, before they become visible. A job that finished
+  // here but is not yet reported to the pool still counts as pending there; a spawned job takes
+  // over that count instead of adding to the shared counter (see `unreported_`).
+  void count_spawned(std::uint64_t count) noexcept {
+    if (unreported_ >= count) {
+      unreported_ -= count;
+      return;
+    }
+    count_spawned_beyond_unreported(count);
+  }
   void count_spawned_beyond_unreported(std::uint64_t count) noexcept;
+  // The spawn was refused after count_spawned(): its count is released like a finished job's.
+  void cancel_spawned(std::uint64_t count) noexcept { unreported_ += count; }
 
   Pool &pool_;
+  Sleep &sleep_;  // the pool's, for the spawn path's wake-up check
   const std::size_t index_;
   StealingDeque deque_;  // top and bottom each on their own line (see deque.hpp)
   alignas(kCacheLine) WorkerStats stats_;
@@ -137,7 +168,9 @@ class alignas(kCacheLine) Worker {
   // the true number of unfinished jobs (it only lags), and every worker reports before it
   // searches or parks, so the count reaches zero as soon as the last job has finished.
   std::uint64_t unreported_ = 0;
-  bool exiting_ = false;            // owner only
+  // Owner only. True once the worker left its loop (its stop hook may still be running): what it
+  // would push onto its deque now would never run, so spawn() refuses it.
+  bool exiting_ = false;
   std::size_t injector_turns_ = 0;  // owner only: see take_from_injector()
   std::thread thread_;
 };

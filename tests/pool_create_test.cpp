@@ -73,7 +73,7 @@ TEST(PoolCreate, AfterAFailureTheNextCreateWorks) {
   ASSERT_EQ(Pool::create(config, pool), Status::ok);
   std::atomic<int> ran{0};
   ASSERT_EQ(
-      pool->execute({[](void *arg) { static_cast<std::atomic<int> *>(arg)->fetch_add(1); }, &ran}),
+      pool->submit({[](void *arg) { static_cast<std::atomic<int> *>(arg)->fetch_add(1); }, &ran}),
       Status::ok);
   ASSERT_EQ(pool->shutdown(), Status::ok);
   EXPECT_EQ(ran.load(), 1);

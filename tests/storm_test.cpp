@@ -11,7 +11,7 @@
 #include <random>
 #include <thread>
 
-#include "pause_hint.hpp"
+#include "pause.hpp"
 #include "test_support.hpp"
 #include "tp/tp.h"
 
@@ -56,7 +56,7 @@ int main() {
       // An idle gap from nothing to a few thousand pause hints (tens to a few hundred
       // microseconds, by CPU): workers are caught spinning, yielding or parked.
       const std::uint32_t gap = random() % 4000;
-      for (std::uint32_t i = 0; i < gap; ++i) tp_test::pause_hint();
+      for (std::uint32_t i = 0; i < gap; ++i) tp::detail::cpu_pause();
       if (random() % 64 == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
   }

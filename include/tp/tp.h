@@ -32,6 +32,10 @@
 
 /* The most workers one pool may have; larger requests get TP_ERR_INVALID_ARGUMENT. */
 #define TP_MAX_WORKERS 4096
+/* The spin rounds a worker (or a waiter) spends looking for work before it sleeps, by default. */
+#define TP_DEFAULT_SPIN_LIMIT 200
+/* The most spin rounds a pool may be given: more would keep an idle worker busy for seconds. */
+#define TP_MAX_SPIN_LIMIT 1000000
 
 #if defined(_WIN32)
 #if defined(TP_BUILDING_LIBRARY) && !defined(TP_STATIC_DEFINE)
@@ -43,6 +47,13 @@
 #endif
 #else
 #define TP_API __attribute__((visibility("default")))
+#endif
+
+/* C++ callers see every function as noexcept: no exception ever leaves the library. */
+#ifdef __cplusplus
+#define TP_NOEXCEPT noexcept
+#else
+#define TP_NOEXCEPT
 #endif
 
 #ifdef __cplusplus
@@ -85,8 +96,9 @@ typedef struct tp_pool_options {
   size_t workers;          /* number of worker threads, 1..TP_MAX_WORKERS */
   tp_pin pin;              /* default TP_PIN_CORES */
   unsigned spin_limit;     /* rounds a worker looks for work before it parks (the first half
-                              with a CPU pause hint, the rest yielding the core); default 200;
-                              0 parks at once; at most 1000000 */
+                              with a CPU pause hint, the rest yielding the core); default
+                              TP_DEFAULT_SPIN_LIMIT; 0 parks at once; at most
+                              TP_MAX_SPIN_LIMIT */
   const char *thread_name; /* thread name prefix, default "tp-worker": threads are named
                               tp-worker-0, tp-worker-1, ... (cut to the OS's 15 characters);
                               copied during create; NULL means the default */
@@ -120,17 +132,18 @@ typedef struct tp_job {
  * A static, human-readable name for a status, e.g. "TP_ERR_SHUTDOWN: pool is shut down".
  * Never NULL, also for values that are not part of tp_status. Thread-safe; callable anywhere.
  */
-TP_API const char *tp_status_string(tp_status status);
+TP_API const char *tp_status_string(tp_status status) TP_NOEXCEPT;
 
 /* The library's runtime version, TP_VERSION_NUMBER of the headers it was built with. */
-TP_API unsigned tp_version(void);
+TP_API unsigned tp_version(void) TP_NOEXCEPT;
 
 /*
  * Fills *options with the defaults: options->size = sizeof(tp_pool_options), workers =
- * tp_default_workers() (capped at TP_MAX_WORKERS), pin = TP_PIN_CORES, spin_limit = 200,
- * thread_name = "tp-worker", no hooks, user = NULL. Does nothing when options is NULL.
+ * tp_default_workers() (capped at TP_MAX_WORKERS), pin = TP_PIN_CORES, spin_limit =
+ * TP_DEFAULT_SPIN_LIMIT, thread_name = "tp-worker", no hooks, user = NULL. Does nothing when
+ * options is NULL.
  */
-TP_API void tp_pool_options_init(tp_pool_options *options);
+TP_API void tp_pool_options_init(tp_pool_options *options) TP_NOEXCEPT;
 
 /*
  * Creates a pool of `workers` threads with default options and stores it in *out.
@@ -141,17 +154,17 @@ TP_API void tp_pool_options_init(tp_pool_options *options);
  * been joined. The caller owns the pool and frees it with tp_pool_destroy().
  * Thread-safe; may be called from inside a job (of another pool or of this one).
  */
-TP_API tp_status tp_pool_create(size_t workers, tp_pool **out);
+TP_API tp_status tp_pool_create(size_t workers, tp_pool **out) TP_NOEXCEPT;
 
 /*
  * As tp_pool_create(), with options prepared by tp_pool_options_init(). Extra errors:
  * TP_ERR_INVALID_ARGUMENT when options is NULL, options->size is smaller than the first version
  * of the struct or larger than this library knows, options->pin is not a tp_pin value, or
- * options->spin_limit is above 1000000. Hooks: on_worker_start runs on each worker before
+ * options->spin_limit is above TP_MAX_SPIN_LIMIT. Hooks: on_worker_start runs on each worker before
  * create returns; a job submitted from on_worker_stop is refused with TP_ERR_SHUTDOWN.
  * The options struct is not kept: it may be freed as soon as the call returns.
  */
-TP_API tp_status tp_pool_create_with(const tp_pool_options *options, tp_pool **out);
+TP_API tp_status tp_pool_create_with(const tp_pool_options *options, tp_pool **out) TP_NOEXCEPT;
 
 /*
  * Submits fn(arg) to run once on some worker. From outside the pool it goes to the shared
@@ -162,7 +175,7 @@ TP_API tp_status tp_pool_create_with(const tp_pool_options *options, tp_pool **o
  * `arg` must stay valid until the job has run. Thread-safe; callable from inside a job.
  * Allocation-free in steady state; makes no system call while every worker is busy.
  */
-TP_API tp_status tp_pool_execute(tp_pool *pool, tp_job_fn fn, void *arg);
+TP_API tp_status tp_pool_execute(tp_pool *pool, tp_job_fn fn, void *arg) TP_NOEXCEPT;
 
 /*
  * Submits `count` jobs, all or nothing: either every job is accepted (TP_OK) or none is and none
@@ -173,7 +186,7 @@ TP_API tp_status tp_pool_execute(tp_pool *pool, tp_job_fn fn, void *arg);
  * From outside the pool the whole batch travels as one entry of the submission queue.
  * Thread-safe; callable from inside a job.
  */
-TP_API tp_status tp_pool_execute_batch(tp_pool *pool, const tp_job *jobs, size_t count);
+TP_API tp_status tp_pool_execute_batch(tp_pool *pool, const tp_job *jobs, size_t count) TP_NOEXCEPT;
 
 /*
  * Blocks until every job accepted so far, and every job those jobs spawned, has run. The pool
@@ -183,7 +196,7 @@ TP_API tp_status tp_pool_execute_batch(tp_pool *pool, const tp_job *jobs, size_t
  * worker, the caller looks for the pool to drain for spin_limit rounds before it sleeps.
  * Thread-safe; any number of threads may wait at once.
  */
-TP_API tp_status tp_pool_wait_idle(tp_pool *pool);
+TP_API tp_status tp_pool_wait_idle(tp_pool *pool) TP_NOEXCEPT;
 
 /*
  * Stops accepting jobs from outside, runs every accepted job (including the ones they spawn while
@@ -193,7 +206,7 @@ TP_API tp_status tp_pool_wait_idle(tp_pool *pool);
  * After it returns, tp_pool_execute*() from any thread gets TP_ERR_SHUTDOWN; tp_pool_wait_idle(),
  * tp_pool_workers(), tp_pool_get_stats() keep working. Thread-safe.
  */
-TP_API tp_status tp_pool_shutdown(tp_pool *pool);
+TP_API tp_status tp_pool_shutdown(tp_pool *pool) TP_NOEXCEPT;
 
 /*
  * Shuts the pool down as tp_pool_shutdown() does, joins the workers and frees the pool.
@@ -202,7 +215,7 @@ TP_API tp_status tp_pool_shutdown(tp_pool *pool);
  * every other call must have returned, not merely have had its job run (a submitter may still be
  * finishing its call after its job ran).
  */
-TP_API tp_status tp_pool_destroy(tp_pool *pool);
+TP_API tp_status tp_pool_destroy(tp_pool *pool) TP_NOEXCEPT;
 
 /*
  * fork(): a child process gets the memory of the parent's pools but none of their worker threads.
@@ -214,13 +227,13 @@ TP_API tp_status tp_pool_destroy(tp_pool *pool);
  */
 
 /* Number of worker threads of the pool; 0 when pool is NULL. Thread-safe. */
-TP_API size_t tp_pool_workers(const tp_pool *pool);
+TP_API size_t tp_pool_workers(const tp_pool *pool) TP_NOEXCEPT;
 
 /*
  * The index (0..workers-1) of the calling thread among the pool's workers, or -1 when the caller
  * is not one of them (or pool is NULL). Thread-safe; meant to be called from inside jobs.
  */
-TP_API int tp_pool_current_worker(const tp_pool *pool);
+TP_API int tp_pool_current_worker(const tp_pool *pool) TP_NOEXCEPT;
 
 /*
  * Fills *stats with the totals over all workers (pinned counts the pinned workers). The caller
@@ -229,20 +242,21 @@ TP_API int tp_pool_current_worker(const tp_pool *pool);
  * than the first version of the struct. Relaxed snapshot while jobs run; exact when idle.
  * Thread-safe; callable from inside a job and after shutdown.
  */
-TP_API tp_status tp_pool_get_stats(const tp_pool *pool, tp_pool_stats *stats);
+TP_API tp_status tp_pool_get_stats(const tp_pool *pool, tp_pool_stats *stats) TP_NOEXCEPT;
 
 /*
  * As tp_pool_get_stats() for one worker; TP_ERR_INVALID_ARGUMENT also when worker >= the number
  * of workers.
  */
-TP_API tp_status tp_pool_get_worker_stats(const tp_pool *pool, size_t worker, tp_pool_stats *stats);
+TP_API tp_status tp_pool_get_worker_stats(const tp_pool *pool, size_t worker,
+                                          tp_pool_stats *stats) TP_NOEXCEPT;
 
 /*
  * The number of workers a pool should have on this machine: the physical cores the calling thread
  * may use (cgroup cpuset, affinity), limited by the cgroup v2 CPU quota (cpu.max, rounded up) when
  * one is set; at least 1. Without hwloc, the CPUs of the calling thread's affinity. Thread-safe.
  */
-TP_API size_t tp_default_workers(void);
+TP_API size_t tp_default_workers(void) TP_NOEXCEPT;
 
 /*
  * Writes the CPUs worker `worker` runs on into buf as a NUL-terminated list in hwloc's format
@@ -251,7 +265,8 @@ TP_API size_t tp_default_workers(void);
  * TP_ERR_INVALID_ARGUMENT when pool or buf is NULL, worker is out of range, or len is too small
  * (buf then holds "" when len > 0). Thread-safe; callable from inside a job and after shutdown.
  */
-TP_API tp_status tp_pool_worker_cpus(const tp_pool *pool, size_t worker, char *buf, size_t len);
+TP_API tp_status tp_pool_worker_cpus(const tp_pool *pool, size_t worker, char *buf,
+                                     size_t len) TP_NOEXCEPT;
 
 /* ---- Fork-join ------------------------------------------------------------------------------ */
 
@@ -267,7 +282,8 @@ TP_API tp_status tp_pool_worker_cpus(const tp_pool *pool, size_t worker, char *b
  * TP_ERR_OUT_OF_MEMORY (neither runs). The args must stay valid until the call returns.
  * Thread-safe.
  */
-TP_API tp_status tp_pool_join(tp_pool *pool, tp_job_fn a, void *a_arg, tp_job_fn b, void *b_arg);
+TP_API tp_status tp_pool_join(tp_pool *pool, tp_job_fn a, void *a_arg, tp_job_fn b,
+                              void *b_arg) TP_NOEXCEPT;
 
 /* A set of jobs that can be waited for together. */
 typedef struct tp_group tp_group;
@@ -277,7 +293,7 @@ typedef struct tp_group tp_group;
  * Returns TP_OK; TP_ERR_INVALID_ARGUMENT when pool or out is NULL; TP_ERR_OUT_OF_MEMORY.
  * The caller owns the group and frees it with tp_group_destroy(). Thread-safe.
  */
-TP_API tp_status tp_group_create(tp_pool *pool, tp_group **out);
+TP_API tp_status tp_group_create(tp_pool *pool, tp_group **out) TP_NOEXCEPT;
 
 /*
  * Submits fn(arg) to the group's pool as a job of the group. Any thread may spawn, including the
@@ -286,7 +302,7 @@ TP_API tp_status tp_group_create(tp_pool *pool, tp_group **out);
  * (from outside its jobs); TP_ERR_OUT_OF_MEMORY. On error the job never runs and is not waited
  * for. Allocation-free once the pool has warmed up. Thread-safe.
  */
-TP_API tp_status tp_group_spawn(tp_group *group, tp_job_fn fn, void *arg);
+TP_API tp_status tp_group_spawn(tp_group *group, tp_job_fn fn, void *arg) TP_NOEXCEPT;
 
 /*
  * Returns when every job spawned into the group before the call, and every job they spawned into
@@ -298,7 +314,7 @@ TP_API tp_status tp_group_spawn(tp_group *group, tp_job_fn fn, void *arg);
  * join made by a job of the group, run by another worker) is a cycle the pool cannot see: it
  * deadlocks, as it would with any task-group library. Thread-safe.
  */
-TP_API tp_status tp_group_wait(tp_group *group);
+TP_API tp_status tp_group_wait(tp_group *group) TP_NOEXCEPT;
 
 /*
  * Waits as tp_group_wait() does, then frees the group. NULL is a no-op returning TP_OK.
@@ -306,7 +322,7 @@ TP_API tp_status tp_group_wait(tp_group *group);
  * A group may be destroyed after its pool (it then has nothing left to wait for). Must not race
  * with other calls on the same group.
  */
-TP_API tp_status tp_group_destroy(tp_group *group);
+TP_API tp_status tp_group_destroy(tp_group *group) TP_NOEXCEPT;
 
 /*
  * Calls body(lo, hi, arg) on disjoint pieces [lo, hi) that together cover [begin, end) exactly
@@ -317,7 +333,8 @@ TP_API tp_status tp_group_destroy(tp_group *group);
  * Thread-safe; callable from inside a job (nested parallel loops are fine).
  */
 TP_API tp_status tp_pool_parallel_for(tp_pool *pool, size_t begin, size_t end, size_t grain,
-                                      void (*body)(size_t lo, size_t hi, void *arg), void *arg);
+                                      void (*body)(size_t lo, size_t hi, void *arg),
+                                      void *arg) TP_NOEXCEPT;
 
 #ifdef __cplusplus
 }

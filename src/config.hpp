@@ -1,0 +1,36 @@
+// A pool's configuration as the core sees it, and the defaults every layer derives from: the C
+// ABI's tp_pool_options_init() and the C++ wrapper read them from here or from tp.h's macros.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "placement.hpp"
+#include "tp/tp.h"  // TP_DEFAULT_SPIN_LIMIT, TP_MAX_SPIN_LIMIT: the public defaults
+
+namespace tp::detail {
+
+inline constexpr unsigned kDefaultSpinLimit = TP_DEFAULT_SPIN_LIMIT;
+inline constexpr unsigned kMaxSpinLimit = TP_MAX_SPIN_LIMIT;
+inline constexpr const char *kDefaultThreadName = "tp-worker";
+inline constexpr Pin kDefaultPin = Pin::cores;
+
+struct PoolConfig {
+  std::size_t workers = 1;
+  Pin pin = kDefaultPin;
+  unsigned spin_limit = kDefaultSpinLimit;
+  std::string thread_name = kDefaultThreadName;
+  void (*on_worker_start)(std::size_t worker, void *user) = nullptr;
+  void (*on_worker_stop)(std::size_t worker, void *user) = nullptr;
+  void *user = nullptr;
+  std::size_t deque_capacity = 256;  // initial capacity of each worker's deque
+  // Tests only (not reachable through the C ABI): start_workers() acts as if the OS refused the
+  // thread of this worker, to show that a failed create joins what it started and frees all.
+  std::size_t refuse_thread_of_worker = SIZE_MAX;
+  // Benchmarks only: false makes a pinned pool steal in plain rotating order, to measure what the
+  // topology order costs.
+  bool ordered_victims = true;
+};
+
+}  // namespace tp::detail
