@@ -1,6 +1,7 @@
 #include "deque.hpp"
 
 #include <bit>
+#include <cassert>
 #include <utility>
 
 namespace tp::detail {
@@ -23,6 +24,7 @@ StealingDeque::~StealingDeque() {
 }
 
 void StealingDeque::push(Job job) {
+  assert(called_by_owner());
   const std::int64_t bottom = bottom_.load(relaxed);
   // Acquire pairs with the thieves' CAS on top: once we see that a slot was stolen, we may reuse
   // it.
@@ -41,8 +43,11 @@ void StealingDeque::push(Job job) {
 }
 
 void StealingDeque::push_many(const Job *jobs, std::size_t count) noexcept {
+  assert(called_by_owner());
   const std::int64_t bottom = bottom_.load(relaxed);
-  Ring *ring = ring_.load(relaxed);  // reserve() made it big enough
+  Ring *ring = ring_.load(relaxed);
+  assert(bottom - top_.load(relaxed) + static_cast<std::int64_t>(count) <= ring->capacity() &&
+         "push_many() needs the room reserve() makes");
   for (std::size_t i = 0; i < count; ++i) ring->put(bottom + static_cast<std::int64_t>(i), jobs[i]);
   // One store publishes them all (seq_cst for the same reason as in push()): a refill of seven
   // jobs costs one xchg instead of seven.
@@ -50,6 +55,7 @@ void StealingDeque::push_many(const Job *jobs, std::size_t count) noexcept {
 }
 
 void StealingDeque::reserve(std::size_t count) {
+  assert(called_by_owner());
   const std::int64_t bottom = bottom_.load(relaxed);
   const std::int64_t top = top_.load(acquire);
   Ring *ring = ring_.load(relaxed);
@@ -60,6 +66,7 @@ void StealingDeque::reserve(std::size_t count) {
 }
 
 Job StealingDeque::pop() noexcept {
+  assert(called_by_owner());
   const std::int64_t bottom = bottom_.load(relaxed) - 1;
   Ring *ring = ring_.load(relaxed);
   // Claim the bottom slot before looking at top: the seq_cst store/load pair is the store-load
@@ -102,6 +109,13 @@ StealingDeque::StealResult StealingDeque::steal(Job &out) noexcept {
 std::size_t StealingDeque::size_hint() const noexcept {
   const std::int64_t size = bottom_.load(relaxed) - top_.load(relaxed);
   return size > 0 ? static_cast<std::size_t>(size) : 0;
+}
+
+bool StealingDeque::called_by_owner() const noexcept {
+  // The address of a thread-local object names the calling thread.
+  static thread_local const char thread_tag = 0;
+  const void *expected = nullptr;
+  return owner_.compare_exchange_strong(expected, &thread_tag, relaxed) || expected == &thread_tag;
 }
 
 std::size_t StealingDeque::capacity() const noexcept {

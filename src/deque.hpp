@@ -74,6 +74,10 @@ class StealingDeque {
   // Owner only: the ring's current capacity (tests use it to check growth).
   std::size_t capacity() const noexcept;
 
+  // For assertions (debug and sanitizer builds) of the "owner only" rule: the first thread that
+  // calls an owner operation owns the deque from then on; true when that is the calling thread.
+  bool called_by_owner() const noexcept;
+
  private:
   struct Slot {
     std::atomic<JobFn> fn{nullptr};
@@ -107,7 +111,8 @@ class StealingDeque {
   alignas(kCacheLine) std::atomic<std::int64_t> top_{0};
   alignas(kCacheLine) std::atomic<std::int64_t> bottom_{0};
   std::atomic<Ring *> ring_;
-  Ring *retired_ = nullptr;  // owner only
+  Ring *retired_ = nullptr;                           // owner only
+  mutable std::atomic<const void *> owner_{nullptr};  // see called_by_owner(); never on a hot path
 };
 
 }  // namespace tp::detail

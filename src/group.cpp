@@ -1,5 +1,6 @@
 #include "group.hpp"
 
+#include <cassert>
 #include <new>
 
 #include "worker.hpp"
@@ -33,6 +34,7 @@ Group::Group(Pool &pool) : pool_(pool), free_records_(0) {
 }
 
 Group::~Group() {
+  assert(latch_.done() && "a group is freed only after a wait() returned");
   Record *record = nullptr;
   while (free_records_.pop(record)) delete record;
 }

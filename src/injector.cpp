@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <cstring>
 #include <new>
 #include <thread>
@@ -31,6 +32,7 @@ constexpr unsigned kFullLaneYields = 4;
 static_assert(sizeof(Batch) % alignof(Job) == 0, "the jobs after the header must be aligned");
 
 Batch *Batch::allocate(const Job *jobs, std::size_t count) {
+  assert(count >= 1);
   void *block = ::operator new(sizeof(Batch) + count * sizeof(Job));  // throws std::bad_alloc
   auto *batch = new (block) Batch{count};
   std::memcpy(static_cast<void *>(batch->jobs()), jobs, count * sizeof(Job));

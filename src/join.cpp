@@ -17,7 +17,9 @@ namespace {
 // pieces, few enough that splitting costs little next to the work.
 constexpr std::size_t kPiecesPerWorker = 8;
 
-Status join_from_outside(Pool &pool, Job a, Job b) noexcept {
+// Not inlined into join(): its records would enlarge the frame of every join on a worker, and a
+// join's frame is what each level of nesting costs on a worker's stack.
+[[gnu::noinline]] Status join_from_outside(Pool &pool, Job a, Job b) noexcept {
   Latch both_done(2);
   LatchedJob a_record{a.fn, a.arg, &both_done}, b_record{b.fn, b.arg, &both_done};
   const Job both[2] = {a_record.job(), b_record.job()};

@@ -1,5 +1,7 @@
 #include "lanes.hpp"
 
+#include <cassert>
+
 namespace tp::detail {
 
 namespace {
@@ -28,7 +30,7 @@ std::size_t &producer_hint() noexcept {
 
 }  // namespace
 
-Lanes::Lanes(std::size_t count) : count_(count), lanes_(new Lane[count]) {}
+Lanes::Lanes(std::size_t count) : count_(count), lanes_(new Lane[count]) { assert(count >= 1); }
 
 Lanes::Push Lanes::try_push(Job job) noexcept {
   std::size_t &hint = producer_hint();

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cassert>
 #include <chrono>
 #include <climits>
 #include <cstdint>
@@ -27,7 +28,9 @@ class Latch {
   // latch is published afterwards with release semantics, which orders this increment first.
   // At most 2^31 - 1 jobs may be unfinished at once.
   void add(std::uint32_t count = 1) noexcept {
-    state_.fetch_add(count * kOne, std::memory_order_relaxed);
+    [[maybe_unused]] const std::uint32_t before =
+        state_.fetch_add(count * kOne, std::memory_order_relaxed);
+    assert(Latch::count(before) + count < (1u << 31) && "too many unfinished jobs on one latch");
   }
 
   // Any thread, once per job, after the job ran. The release pairs with done()'s acquire: what the
@@ -40,7 +43,9 @@ class Latch {
   // system call on the address, which reads no user memory; at worst it wakes an unrelated waiter
   // on reused memory spuriously, and every waiter re-checks its condition.
   void finish() noexcept {
-    if (state_.fetch_sub(kOne, std::memory_order_acq_rel) == (kOne | kWaiter)) wake_all();
+    const std::uint32_t before = state_.fetch_sub(kOne, std::memory_order_acq_rel);
+    assert(count(before) != 0 && "a latch finished more often than jobs were added");
+    if (before == (kOne | kWaiter)) wake_all();
   }
 
   bool done() const noexcept { return count(state_.load(std::memory_order_acquire)) == 0; }

@@ -46,11 +46,16 @@ class Pool {
   // job keeps it from quiescence); from any other thread into the injector, one job alone through
   // a submission lane, several as one batch entry.
   Status submit(const Job *jobs, std::size_t count) noexcept {
-    if (count == 0) return Status::ok;
+    if (count <= 1) return count == 0 ? Status::ok : submit(jobs[0]);
     if (Worker *self = Worker::current(this)) return self->spawn(jobs, count);
     return submit_from_outside(jobs, count);
   }
-  Status submit(Job job) noexcept { return submit(&job, 1); }
+  // One job: the hot path of execute, joins and group spawns. By value, so that on a worker the
+  // job stays in registers down to the deque (a join's stack frame is its nesting cost).
+  Status submit(Job job) noexcept {
+    if (Worker *self = Worker::current(this)) return self->spawn(job);
+    return submit_from_outside(&job, 1);
+  }
 
   // Until every job accepted before the call, and what they spawned, has run (from outside the
   // pool only: a job would wait for itself).

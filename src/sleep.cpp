@@ -1,5 +1,7 @@
 #include "sleep.hpp"
 
+#include <cassert>
+
 namespace tp::detail {
 
 Sleep::Sleep(std::size_t workers)
@@ -51,10 +53,12 @@ void Sleep::start_searching() noexcept {
 bool Sleep::stop_searching() noexcept {
   // An RMW: it synchronises with every notify_work() RMW before it (see notify_work()).
   const std::uint64_t before = state_.fetch_sub(kSearchingOne, std::memory_order_seq_cst);
+  assert(searching(before) >= 1 && "stop_searching() without start_searching()");
   return searching(before) == 1;
 }
 
 Sleep::ParkTicket Sleep::prepare_park(std::size_t worker) noexcept {
+  assert(worker < workers_);
   std::uint64_t before;
   {
     std::lock_guard lock(mutex_);
@@ -62,6 +66,7 @@ Sleep::ParkTicket Sleep::prepare_park(std::size_t worker) noexcept {
     // sleepers_ by the time stop_all() looks, and is woken by it.
     if (stopping_) return ParkTicket{true, false};
     before = state_.fetch_sub(kUnparkedOne + kSearchingOne, std::memory_order_seq_cst);
+    assert(searching(before) >= 1 && "only a searching worker parks");
     sleepers_.push_back(static_cast<std::uint32_t>(worker));
   }
   return ParkTicket{false, searching(before) == 1};

@@ -80,6 +80,21 @@ void Worker::wait_until(Latch &latch) noexcept {
   }
 }
 
+Status Worker::spawn(const Job *jobs, std::size_t count) noexcept {
+  assert(tls_worker == this && "only the worker's own thread pushes onto its deque");
+  assert(count >= 2);
+  if (exiting_) return Status::shutdown;
+  try {
+    deque_.reserve(count);  // after this, the pushes cannot fail
+  } catch (...) {
+    return Status::out_of_memory;
+  }
+  count_spawned(count);
+  deque_.push_many(jobs, count);
+  sleep_.notify_pushed();
+  return Status::ok;
+}
+
 void Worker::count_spawned_beyond_unreported(std::uint64_t count) noexcept {
   pool_.add_pending(count - unreported_);
   unreported_ = 0;

@@ -74,30 +74,20 @@ class alignas(kCacheLine) Worker {
   // from this worker's thread. Counted before they become visible on the deque, then announced
   // (a parked peer may take them). All or nothing: out_of_memory when the deque cannot grow,
   // shutdown once the worker left its loop (from on_worker_stop: nobody would run them).
-  Status spawn(const Job *jobs, std::size_t count) noexcept {
+  Status spawn(Job job) noexcept {
     assert(tls_worker == this && "only the worker's own thread pushes onto its deque");
-    assert(count >= 1);
     if (exiting_) return Status::shutdown;
-    if (count == 1) {  // the fork-join hot path: one push, no reservation
-      count_spawned(1);
-      try {
-        deque_.push(jobs[0]);
-      } catch (...) {
-        cancel_spawned(1);
-        return Status::out_of_memory;
-      }
-    } else {
-      try {
-        deque_.reserve(count);  // after this, the pushes cannot fail
-      } catch (...) {
-        return Status::out_of_memory;
-      }
-      count_spawned(count);
-      deque_.push_many(jobs, count);
+    count_spawned(1);
+    try {
+      deque_.push(job);
+    } catch (...) {
+      cancel_spawned(1);
+      return Status::out_of_memory;
     }
     sleep_.notify_pushed();
     return Status::ok;
   }
+  Status spawn(const Job *jobs, std::size_t count) noexcept;  // count >= 2: one publishing push
 
   // Runs a job that was accepted (counted as pending) on this worker's thread.
   void run(Job job) noexcept {

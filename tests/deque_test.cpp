@@ -23,6 +23,20 @@ void no_op(void *) {}
 Job numbered(std::uintptr_t n) { return Job{&no_op, reinterpret_cast<void *>(n)}; }
 std::uintptr_t number(Job job) { return reinterpret_cast<std::uintptr_t>(job.arg); }
 
+// Assertions are on in the debug and sanitizer presets: the "owner only" rule is checked there.
+TEST(DequeDeathTest, AThreadOtherThanTheOwnerMayNotPushOrPop) {
+#ifdef NDEBUG
+  GTEST_SKIP() << "assertions are off in this build (NDEBUG)";
+#else
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  StealingDeque deque(4);
+  deque.push(numbered(1));  // this thread owns the deque from now on
+  EXPECT_DEATH(std::thread([&] { deque.push(numbered(2)); }).join(), "called_by_owner");
+  EXPECT_DEATH(std::thread([&] { (void)deque.pop(); }).join(), "called_by_owner");
+  EXPECT_EQ(number(deque.pop()), 1u);  // the owner still may
+#endif
+}
+
 TEST(Deque, OwnerPopsLifo) {
   StealingDeque deque(4);
   for (std::uintptr_t i = 1; i <= 3; ++i) deque.push(numbered(i));
