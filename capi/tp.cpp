@@ -97,6 +97,19 @@ tp_pool_options default_options(std::size_t workers) noexcept {
   return options;
 }
 
+// The defaults into a caller's struct of `size` bytes, field by field: nothing past its end.
+void fill_default_options(tp_pool_options *options, std::size_t size) noexcept {
+  const tp_pool_options defaults = default_options(tp::detail::default_worker_count());
+  options->size = size;
+  copy_within(*options, defaults, size, &tp_pool_options::workers);
+  copy_within(*options, defaults, size, &tp_pool_options::pin);
+  copy_within(*options, defaults, size, &tp_pool_options::spin_limit);
+  copy_within(*options, defaults, size, &tp_pool_options::thread_name);
+  copy_within(*options, defaults, size, &tp_pool_options::on_worker_start);
+  copy_within(*options, defaults, size, &tp_pool_options::on_worker_stop);
+  copy_within(*options, defaults, size, &tp_pool_options::user);
+}
+
 // The caller's options over the defaults, field by field up to the caller's `size`.
 tp_pool_options read_options(const tp_pool_options &given) noexcept {
   tp_pool_options options = default_options(1);
@@ -202,8 +215,7 @@ tp_status tp_pool_worker_cpus(const tp_pool *pool, size_t worker, char *buf, siz
 }
 
 void tp_pool_options_init(tp_pool_options *options) noexcept {
-  if (options == nullptr) return;
-  *options = default_options(tp::detail::default_worker_count());
+  if (options != nullptr) fill_default_options(options, sizeof(tp_pool_options));
 }
 
 tp_status tp_pool_create(size_t workers, tp_pool **out) noexcept {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -58,7 +59,7 @@ TEST(BadInput, OptionsWithAWrongSizeOrPolicy) {
   options.workers = 1;
   options.size = 0;
   EXPECT_EQ(tp_pool_create_with(&options, &pool), TP_ERR_INVALID_ARGUMENT);
-  options.size = sizeof options - 1;
+  options.size = offsetof(tp_pool_options, user);  // shorter than any published version
   EXPECT_EQ(tp_pool_create_with(&options, &pool), TP_ERR_INVALID_ARGUMENT);
   options.size = sizeof options + 8;  // a newer struct than this library knows
   EXPECT_EQ(tp_pool_create_with(&options, &pool), TP_ERR_INVALID_ARGUMENT);
@@ -199,7 +200,7 @@ TEST(BadInput, StatsWithABadStructOrWorker) {
   EXPECT_EQ(tp_pool_get_stats(pool.get(), nullptr), TP_ERR_INVALID_ARGUMENT);
   stats.size = 0;
   EXPECT_EQ(tp_pool_get_stats(pool.get(), &stats), TP_ERR_INVALID_ARGUMENT);
-  stats.size = sizeof stats - 1;
+  stats.size = offsetof(tp_pool_stats, pinned);  // shorter than any published version
   EXPECT_EQ(tp_pool_get_stats(pool.get(), &stats), TP_ERR_INVALID_ARGUMENT);
   stats.size = sizeof stats;
   EXPECT_EQ(tp_pool_get_worker_stats(pool.get(), 2, &stats), TP_ERR_INVALID_ARGUMENT);

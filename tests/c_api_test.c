@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "c_check.h"
+#include "c_test_support.h"
 #include "tp/tp.h"
 
 static void increment(void *arg) { atomic_fetch_add((atomic_ulong *)arg, 1); }
@@ -41,6 +41,7 @@ static void on_stop(size_t worker, void *user) {
 int main(void) {
   tp_pool *pool = NULL;
   atomic_ulong counter = 0;
+  tp_test_watchdog_start("c_api_test", 60);
 
   CHECK(tp_version() == TP_VERSION_NUMBER);
   CHECK(strncmp(tp_status_string(TP_ERR_SHUTDOWN), "TP_ERR_SHUTDOWN", 15) == 0);
@@ -101,10 +102,6 @@ int main(void) {
   CHECK(atomic_load(&counter) == 13);
   CHECK(atomic_load(&started_hooks) == 2 && atomic_load(&stopped_hooks) == 2);
 
-  if (failures != 0) {
-    fprintf(stderr, "%d check(s) failed\n", failures);
-    return EXIT_FAILURE;
-  }
-  puts("c_api_test: all checks passed");
-  return EXIT_SUCCESS;
+  tp_test_watchdog_stop();
+  return tp_test_finish("c_api_test");
 }

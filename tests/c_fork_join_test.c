@@ -7,15 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "c_check.h"
+#include "c_test_support.h"
 #include "tp/tp.h"
-
-static size_t scaled(size_t n) {
-  const char *text = getenv("TP_STRESS_SCALE");
-  const double scale = text != NULL ? atof(text) : 1.0;
-  const size_t value = (size_t)((double)n * (scale > 0 ? scale : 1.0));
-  return value > 0 ? value : 1;
-}
 
 static tp_pool *make_pool(size_t workers) {
   tp_pool *pool = NULL;
@@ -86,8 +79,6 @@ static void test_deep_recursion(void) {
 
 /* ---- parallel_for covers every index exactly once ---- */
 
-/* pthreads rather than C11 <threads.h>: glibc's mtx_lock and thrd_create bypass the entry points
- * that ThreadSanitizer intercepts. */
 struct coverage {
   atomic_uchar *seen;
   atomic_size_t pieces;
@@ -124,7 +115,7 @@ static void check_coverage(tp_pool *pool, size_t begin, size_t end, size_t grain
 
 static void test_parallel_for(void) {
   tp_pool *pool = make_pool(2);
-  const size_t n = scaled(1000000);
+  const size_t n = tp_test_scaled(1000000);
   check_coverage(pool, 0, n, 0);
   check_coverage(pool, 0, n, 1000);
   check_coverage(pool, 17, 17 + 12345, 1);
@@ -243,7 +234,7 @@ static void test_group_from_several_threads(void) {
   tp_group *group = NULL;
   CHECK(tp_group_create(pool, &group) == TP_OK);
   atomic_uint count = 0;
-  const size_t per_thread = scaled(20000);
+  const size_t per_thread = tp_test_scaled(20000);
   struct spawner spawner = {group, &count, per_thread};
   pthread_t threads[4];
   for (int t = 0; t < 4; ++t) pthread_create(&threads[t], NULL, spawn_many, &spawner);
@@ -310,6 +301,7 @@ static void test_join_arguments(void) {
 }
 
 int main(void) {
+  tp_test_watchdog_start("c_fork_join_test", 240);
   test_join_arguments();
   test_fib(1);
   test_fib(2);
@@ -320,10 +312,6 @@ int main(void) {
   test_group_spawning_into_itself();
   test_group_from_several_threads();
   test_group_misuse_and_shutdown();
-  if (failures != 0) {
-    fprintf(stderr, "%d check(s) failed\n", failures);
-    return EXIT_FAILURE;
-  }
-  puts("c_fork_join_test: all checks passed");
-  return EXIT_SUCCESS;
+  tp_test_watchdog_stop();
+  return tp_test_finish("c_fork_join_test");
 }

@@ -1,5 +1,6 @@
-// Fault injection: allocation failures at every point of pool creation and in a deque that cannot
-// grow, exceptions of every kind from every way a job can run, and fork() while a pool runs.
+// Fault injection: each allocation of every call that allocates fails in turn (a table of them is
+// printed), a deque that cannot grow, exceptions of every kind from every way a job can run, and
+// fork() while a pool runs.
 // This binary replaces operator new (to fail the N-th allocation of a thread and to count live
 // allocations), so it is built outside the sanitizer presets. What hwloc allocates with malloc
 // (CPU sets, formatted lists) is neither failed nor counted here; the asan preset's LeakSanitizer
@@ -15,6 +16,7 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "test_support.hpp"
 #include "tp/tp.h"
@@ -24,9 +26,11 @@ std::atomic<std::int64_t> live_allocations{0};
 // On this thread only: the allocation number that fails (0 = none) and the count so far.
 thread_local std::uint64_t fail_at = 0;
 thread_local std::uint64_t made = 0;
+thread_local std::uint64_t allocated_here = 0;  // every allocation of this thread, always counted
 }  // namespace
 
 void *operator new(std::size_t size) {
+  ++allocated_here;
   if (fail_at != 0 && ++made == fail_at) throw std::bad_alloc();
   void *p = std::malloc(size == 0 ? 1 : size);
   if (p == nullptr) throw std::bad_alloc();
@@ -35,6 +39,7 @@ void *operator new(std::size_t size) {
 }
 void *operator new[](std::size_t size) { return operator new(size); }
 void *operator new(std::size_t size, std::align_val_t align) {
+  ++allocated_here;
   if (fail_at != 0 && ++made == fail_at) throw std::bad_alloc();
   const auto alignment = static_cast<std::size_t>(align);
   void *p = std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment);
@@ -59,41 +64,191 @@ namespace {
 
 void increment(void *arg) { static_cast<std::atomic<int> *>(arg)->fetch_add(1); }
 
-TEST(AllocationFailure, EveryAllocationOfCreateCanFailCleanly) {
-  // Warm up what lives for the whole process (the machine's topology, the library's statics).
-  tp_pool *pool = nullptr;
-  ASSERT_EQ(tp_pool_create(2, &pool), TP_OK);
-  ASSERT_EQ(tp_pool_destroy(pool), TP_OK);
+// Fails each allocation that `call` makes on the calling thread in turn: allocation 1 in the
+// first round, allocation 2 in the second, ... until a round makes fewer allocations than the
+// number to fail (every point was tried). In each round `call` must return TP_OK (it absorbed the
+// failure) or TP_ERR_OUT_OF_MEMORY, no exception may escape (the C entry points are noexcept: one
+// would end the process), and once `settle` has undone what an accepted call did (waited for its
+// jobs, freed what it created), as many allocations must be live as before: nothing leaked.
+// `settle` also checks the call's effect: an accepted call's jobs ran, a refused call's did not.
+struct FaultTableRow {
+  std::uint64_t allocations = 0;
+  int out_of_memory = 0, absorbed = 0;
+};
 
-  int failures_seen = 0;
+template <class Prepare, class Call, class Settle>
+FaultTableRow fail_each_allocation(const char *name, Prepare prepare, Call call, Settle settle) {
+  FaultTableRow row;
   for (std::uint64_t n = 1;; ++n) {
     const std::int64_t before = live_allocations.load();
+    prepare();  // outside the injection; settle() undoes it
     made = 0;
     fail_at = n;
-    const tp_status status = tp_pool_create(2, &pool);
+    const tp_status status = call();
     fail_at = 0;
     const bool failed_inside = made >= n;
-    if (status == TP_OK) {
-      std::atomic<int> ran{0};
-      ASSERT_EQ(tp_pool_execute(pool, increment, &ran), TP_OK);
-      ASSERT_EQ(tp_pool_destroy(pool), TP_OK);
-      EXPECT_EQ(ran.load(), 1);
-    } else {
-      EXPECT_EQ(status, TP_ERR_OUT_OF_MEMORY) << "allocation " << n;
-      EXPECT_EQ(pool, nullptr);
-      ++failures_seen;
-    }
-    EXPECT_EQ(live_allocations.load(), before) << "leak when allocation " << n << " failed";
-    if (!failed_inside) {  // create made fewer than n allocations: every point was tried
-      std::printf(
-          "tp_pool_create(2) makes %llu allocations on its thread; each failed once: "
-          "%d times TP_ERR_OUT_OF_MEMORY, otherwise absorbed\n",
-          static_cast<unsigned long long>(n - 1), failures_seen);
+    EXPECT_TRUE(status == TP_OK || status == TP_ERR_OUT_OF_MEMORY)
+        << name << ", allocation " << n << ": " << tp_status_string(status);
+    settle(status);
+    EXPECT_EQ(live_allocations.load(), before)
+        << name << ": leak when allocation " << n << " failed";
+    if (!failed_inside) {
+      row.allocations = n - 1;
       break;
     }
-    ASSERT_LT(n, 10000u);
+    (status == TP_OK ? row.absorbed : row.out_of_memory)++;
+    if (n >= 10000) {
+      ADD_FAILURE() << name << " never stops allocating";
+      break;
+    }
   }
-  EXPECT_GT(failures_seen, 0);  // the injection did hit create
+  std::printf("| %s | %llu | %d | %d |\n", name, static_cast<unsigned long long>(row.allocations),
+              row.out_of_memory, row.absorbed);
+  return row;
+}
+
+template <class Call, class Settle>
+FaultTableRow fail_each_allocation(const char *name, Call call, Settle settle) {
+  return fail_each_allocation(
+      name, [] {}, call, settle);
+}
+
+TEST(AllocationFailure, EveryCallThatAllocatesFailsCleanlyAtEachAllocation) {
+  // Warm up what lives for the whole process (the machine's topology, the library's statics).
+  tp_pool *warm = nullptr;
+  ASSERT_EQ(tp_pool_create(2, &warm), TP_OK);
+  ASSERT_EQ(tp_pool_destroy(warm), TP_OK);
+  std::printf("| call | allocations on the calling thread | TP_ERR_OUT_OF_MEMORY | absorbed |\n");
+
+  tp_pool *pool = nullptr;
+  std::atomic<int> ran{0};
+  auto pool_works = [&](tp_status status) {
+    if (status != TP_OK) {
+      EXPECT_EQ(pool, nullptr);
+      return;
+    }
+    ran = 0;
+    EXPECT_EQ(tp_pool_execute(pool, increment, &ran), TP_OK);
+    EXPECT_EQ(tp_pool_destroy(pool), TP_OK);
+    EXPECT_EQ(ran.load(), 1);
+    pool = nullptr;
+  };
+  const FaultTableRow create = fail_each_allocation(
+      "tp_pool_create", [&] { return tp_pool_create(2, &pool); }, pool_works);
+  EXPECT_GT(create.out_of_memory, 0);  // the injection did hit create
+
+  tp_pool_options options;
+  tp_pool_options_init(&options);
+  options.workers = 2;
+  options.thread_name = "a-thread-name-longer-than-any-small-string";  // copied: allocates
+  fail_each_allocation(
+      "tp_pool_create_with", [&] { return tp_pool_create_with(&options, &pool); }, pool_works);
+
+  // The calls below run on one pool, made outside the injection.
+  tp_test::PoolPtr shared = tp_test::make_pool(2);
+  tp_pool *p = shared.get();
+  tp_group *group = nullptr;
+  fail_each_allocation(
+      "tp_group_create", [&] { return tp_group_create(p, &group); },
+      [&](tp_status status) {
+        if (status != TP_OK) {
+          EXPECT_EQ(group, nullptr);
+          return;
+        }
+        EXPECT_EQ(tp_group_destroy(group), TP_OK);
+      });
+
+  // A fresh group each round, so that the spawn needs a new record.
+  fail_each_allocation(
+      "tp_group_spawn",
+      [&] {
+        EXPECT_EQ(tp_group_create(p, &group), TP_OK);
+        ran = 0;
+      },
+      [&] { return tp_group_spawn(group, increment, &ran); },
+      [&](tp_status status) {
+        EXPECT_EQ(tp_group_wait(group), TP_OK);
+        EXPECT_EQ(ran.load(), status == TP_OK ? 1 : 0);
+        EXPECT_EQ(tp_group_destroy(group), TP_OK);
+      });
+
+  tp_job batch[4] = {{increment, &ran}, {increment, &ran}, {increment, &ran}, {increment, &ran}};
+  auto ran_if_accepted = [&](int jobs) {
+    return [&, jobs](tp_status status) {
+      EXPECT_EQ(tp_pool_wait_idle(p), TP_OK);
+      EXPECT_EQ(ran.load(), status == TP_OK ? jobs : 0);
+    };
+  };
+  fail_each_allocation(
+      "tp_pool_execute_batch (from outside)",
+      [&] {
+        ran = 0;
+        return tp_pool_execute_batch(p, batch, 4);
+      },
+      ran_if_accepted(4));
+  fail_each_allocation(
+      "tp_pool_execute (from outside)",
+      [&] {
+        ran = 0;
+        return tp_pool_execute(p, increment, &ran);
+      },
+      ran_if_accepted(1));
+  // With every submission lane full (the workers held), a single job goes to an MPMC shard, whose
+  // node cache is empty once a push had to allocate: the next push allocates a node.
+  struct Gate {
+    std::atomic<bool> open{false};
+  } gate;
+  tp_pool *held = nullptr;
+  int queued = 0;
+  fail_each_allocation(
+      "tp_pool_execute (from outside, every lane full)",
+      [&] {
+        tp_pool_options one;
+        tp_pool_options_init(&one);
+        one.workers = 1;
+        one.spin_limit = 0;
+        EXPECT_EQ(tp_pool_create_with(&one, &held), TP_OK);
+        gate.open = false;
+        ran = 0;
+        EXPECT_EQ(tp_pool_execute(
+                      held,
+                      [](void *arg) {
+                        while (!static_cast<Gate *>(arg)->open.load()) std::this_thread::yield();
+                      },
+                      &gate),
+                  TP_OK);
+        queued = 0;
+        for (std::uint64_t before = allocated_here; allocated_here == before;) {
+          EXPECT_EQ(tp_pool_execute(held, increment, &ran), TP_OK);
+          ++queued;
+        }
+      },
+      [&] { return tp_pool_execute(held, increment, &ran); },
+      [&](tp_status status) {
+        gate.open = true;
+        EXPECT_EQ(tp_pool_wait_idle(held), TP_OK);
+        EXPECT_EQ(ran.load(), queued + (status == TP_OK ? 1 : 0));
+        EXPECT_EQ(tp_pool_destroy(held), TP_OK);
+      });
+  fail_each_allocation(
+      "tp_pool_join (from outside)",
+      [&] {
+        ran = 0;
+        return tp_pool_join(p, increment, &ran, increment, &ran);
+      },
+      ran_if_accepted(2));
+  fail_each_allocation(
+      "tp_pool_parallel_for (from outside)",
+      [&] {
+        ran = 0;
+        return tp_pool_parallel_for(
+            p, 0, 64, 8,
+            [](size_t lo, size_t hi, void *arg) {
+              static_cast<std::atomic<int> *>(arg)->fetch_add(static_cast<int>(hi - lo));
+            },
+            &ran);
+      },
+      ran_if_accepted(64));
 }
 
 struct Spawner {
@@ -102,9 +257,11 @@ struct Spawner {
   int accepted = 0;
   tp_status refused = TP_OK;
   tp_status batch = TP_OK;
+  tp_status join = TP_ERR_INVALID_ARGUMENT;
+  std::atomic<int> join_halves{0};
 };
 
-TEST(AllocationFailure, ADequeThatCannotGrowRefusesAndLosesNothing) {
+TEST(AllocationFailure, ADequeThatCannotGrowRefusesSpawnsAndJoinsRunInline) {
   tp_test::PoolPtr pool = tp_test::make_pool(1);
   Spawner spawner{pool.get()};
   ASSERT_EQ(tp_pool_execute(
@@ -127,6 +284,12 @@ TEST(AllocationFailure, ADequeThatCannotGrowRefusesAndLosesNothing) {
                   made = 0;
                   fail_at = 1;
                   s->batch = tp_pool_execute_batch(s->pool, jobs, 600);  // needs to grow: refused
+                  // A join cannot push its second half either: it absorbs the failure and runs
+                  // both halves here.
+                  made = 0;
+                  fail_at = 1;
+                  s->join =
+                      tp_pool_join(s->pool, increment, &s->join_halves, increment, &s->join_halves);
                   fail_at = 0;
                 },
                 &spawner),
@@ -135,6 +298,8 @@ TEST(AllocationFailure, ADequeThatCannotGrowRefusesAndLosesNothing) {
   EXPECT_EQ(spawner.refused, TP_ERR_OUT_OF_MEMORY);
   EXPECT_GT(spawner.accepted, 0);
   EXPECT_EQ(spawner.batch, TP_ERR_OUT_OF_MEMORY);
+  EXPECT_EQ(spawner.join, TP_OK);
+  EXPECT_EQ(spawner.join_halves.load(), 2);
   EXPECT_EQ(spawner.ran.load(), spawner.accepted);  // every accepted job ran, nothing else did
 }
 
