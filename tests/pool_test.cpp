@@ -448,7 +448,7 @@ TEST(Options, WorkersAreNamedAfterThePrefix) {
   tp_pool_options_init(&options);
   EXPECT_EQ(options.size, sizeof options);
   EXPECT_EQ(options.pin, TP_PIN_CORES);
-  EXPECT_EQ(options.spin_limit, 200u);
+  EXPECT_EQ(options.spin_limit, static_cast<unsigned>(TP_DEFAULT_SPIN_LIMIT));
   EXPECT_GE(options.workers, 1u);
   options.workers = 2;
   options.thread_name = "render";

@@ -60,7 +60,7 @@ struct PoolDeleter {
 };
 using PoolPtr = std::unique_ptr<tp_pool, PoolDeleter>;
 
-inline PoolPtr make_pool(std::size_t workers, unsigned spin_limit = 200,
+inline PoolPtr make_pool(std::size_t workers, unsigned spin_limit = TP_DEFAULT_SPIN_LIMIT,
                          tp_pin pin = TP_PIN_CORES) {
   tp_pool_options options;
   tp_pool_options_init(&options);

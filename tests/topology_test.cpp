@@ -75,7 +75,7 @@ std::string cpus_of(tp_pool *pool, std::size_t worker) {
 }
 
 tp_test::PoolPtr pool_with(std::size_t workers, tp_pin pin) {
-  return tp_test::make_pool(workers, 200, pin);
+  return tp_test::make_pool(workers, TP_DEFAULT_SPIN_LIMIT, pin);
 }
 
 void expect_placed_as_planned(std::size_t workers, tp_pin pin, Pin core_pin) {

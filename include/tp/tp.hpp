@@ -161,7 +161,8 @@ class TaskGroup;
 
 class ThreadPool {
  public:
-  // A pool of `workers` threads with default options (pinned to cores, 200 spin rounds).
+  // A pool of `workers` threads with default options (pinned to cores, TP_DEFAULT_SPIN_LIMIT spin
+  // rounds).
   static Result<ThreadPool> build(std::size_t workers) {
     tp_pool_options options;
     tp_pool_options_init(&options);
