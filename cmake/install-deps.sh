@@ -5,7 +5,8 @@ set -eu
 # libudev-dev: hwloc.pc lists -ludev for static links (pkg-config --static tp)
 # python3: the Python consumer test (skipped without it)
 # libtbb-dev, gnuplot-nox: the benchmarks' oneTBB peer and the report's chart (both optional)
-packages="g++ cmake ninja-build pkg-config libboost-dev libhwloc-dev libudev-dev libgtest-dev libbenchmark-dev python3 libtbb-dev gnuplot-nox"
+# lld: icf_test links with --icf=all (skipped without it)
+packages="g++ cmake ninja-build pkg-config libboost-dev libhwloc-dev libudev-dev libgtest-dev libbenchmark-dev python3 libtbb-dev gnuplot-nox lld"
 missing=""
 for package in $packages; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

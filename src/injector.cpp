@@ -64,6 +64,7 @@ Injector::~Injector() {
 }
 
 void Injector::push(Job job) {
+  assert(job.fn != nullptr && "a job without a function would read as a batch");
   for (unsigned attempt = 0;; ++attempt) {
     const Lanes::Push outcome = lanes_.try_push(job);
     if (outcome == Lanes::Push::done) return;
@@ -86,7 +87,7 @@ void Injector::push_to_shards(Job job) {
 void Injector::push_batch(const Job *jobs, std::size_t count) {
   Batch *batch = Batch::allocate(jobs, count);
   try {
-    push_to_shards(Job{&batch_marker, batch});  // lanes carry single jobs only
+    push_to_shards(Job{nullptr, batch});  // lanes carry single jobs only; see is_batch()
   } catch (...) {
     Batch::release(batch);
     throw;

@@ -68,13 +68,13 @@ class Injector {
 
   std::size_t shards() const noexcept { return shards_.size(); }
 
-  static bool is_batch(Job job) noexcept { return job.fn == &batch_marker; }
+  // A batch entry is the one job without a function: every job the pool accepts has one (the C
+  // layer refuses a NULL fn). Not a marker function's address: a linker folding identical code
+  // (--icf=all) could give a user's empty job function that same address.
+  static bool is_batch(Job job) noexcept { return job.fn == nullptr; }
   static Batch *as_batch(Job job) noexcept { return static_cast<Batch *>(job.arg); }
 
  private:
-  // Never called: its address tags an entry as a batch.
-  static void batch_marker(void *) noexcept {}
-
   void push_to_shards(Job job);  // throws std::bad_alloc
 
   using Queue = boost::lockfree::queue<Job>;
