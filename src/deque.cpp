@@ -1,8 +1,12 @@
 #include "deque.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cassert>
+#include <thread>
 #include <utility>
+
+#include "steal_epochs.hpp"
 
 namespace tp::detail {
 
@@ -13,8 +17,16 @@ constexpr std::memory_order release = std::memory_order_release;
 constexpr std::memory_order seq_cst = std::memory_order_seq_cst;
 }  // namespace
 
-StealingDeque::StealingDeque(std::size_t initial_capacity)
-    : ring_(new Ring(std::bit_ceil(initial_capacity < 2 ? std::size_t{2} : initial_capacity))) {}
+namespace {
+// A pop that leaves a ring less than 1/kShrinkRatio full halves it. Growth happens at full, so a
+// ring must lose 7/8 of its jobs before it shrinks: no flapping between two sizes.
+constexpr std::int64_t kShrinkRatio = 8;
+}  // namespace
+
+StealingDeque::StealingDeque(std::size_t initial_capacity, StealEpochs *epochs)
+    : ring_(new Ring(std::bit_ceil(initial_capacity < 2 ? std::size_t{2} : initial_capacity))),
+      epochs_(epochs),
+      initial_capacity_(ring_.load(relaxed)->capacity()) {}
 
 StealingDeque::~StealingDeque() {
   delete ring_.load(relaxed);
@@ -83,6 +95,12 @@ Job StealingDeque::pop() noexcept {
       job = Job{};
     }
     bottom_.store(bottom + 1, relaxed);
+    return job;
+  }
+  // Jobs [top, bottom) are left. A ring that grew for a burst gives its memory back as it drains.
+  if (ring->capacity() > initial_capacity_ && (bottom - top) * kShrinkRatio < ring->capacity())
+      [[unlikely]] {
+    shrink(ring, top, bottom);
   }
   return job;
 }
@@ -96,8 +114,9 @@ StealingDeque::StealResult StealingDeque::steal(Job &out) noexcept {
     return StealResult::empty;
   }
   // Read the ring after bottom: a bottom that covers a slot in a newer ring implies we see that
-  // ring.
-  const Ring *ring = ring_.load(acquire);
+  // ring. seq_cst rather than acquire: with the thief's odd store of its steal-pass counter it
+  // makes the Dekker pair that lets the owner free retired rings (steal_epochs.hpp).
+  const Ring *ring = ring_.load(seq_cst);
   const Job job = ring->get(top);
   if (!top_.compare_exchange_strong(top, top + 1, seq_cst, relaxed)) {
     return StealResult::lost_race;
@@ -122,22 +141,74 @@ std::size_t StealingDeque::capacity() const noexcept {
   return static_cast<std::size_t>(ring_.load(relaxed)->capacity());
 }
 
+StealingDeque::Ring *StealingDeque::replace(Ring *ring, std::int64_t top, std::int64_t bottom,
+                                            std::int64_t capacity) {
+  auto fresh = std::make_unique<Ring>(static_cast<std::size_t>(capacity));              // may throw
+  if (epochs_ != nullptr) ring->snapshot.reset(new std::uint64_t[epochs_->thieves()]);  // may throw
+  for (std::int64_t i = top; i < bottom; ++i) fresh->put(i, ring->get(i));
+  Ring *published = fresh.release();
+  // seq_cst, not just release (which lets a thief that acquires the new ring see the copied
+  // slots): the snapshot's loads below must not be ordered before this store (steal_epochs.hpp).
+  ring_.store(published, seq_cst);
+  if (epochs_ != nullptr) epochs_->snapshot(ring->snapshot.get());
+  ring->retired_next = retired_;
+  retired_ = ring;
+  return published;
+}
+
 StealingDeque::Ring *StealingDeque::grow(Ring *ring, std::int64_t top, std::int64_t bottom,
                                          std::int64_t min_capacity) {
   std::int64_t capacity = ring->capacity() * 2;
   while (capacity < min_capacity) {
     capacity *= 2;
   }
-  auto bigger = std::make_unique<Ring>(static_cast<std::size_t>(capacity));  // may throw
-  for (std::int64_t i = top; i < bottom; ++i) {
-    bigger->put(i, ring->get(i));
+  Ring *bigger = replace(ring, top, bottom, capacity);
+  reclaim(false);  // rings retired by earlier growth, once no thief can read them
+  return bigger;
+}
+
+void StealingDeque::shrink(Ring *ring, std::int64_t top, std::int64_t bottom) noexcept {
+  try {
+    replace(ring, top, bottom, std::max(initial_capacity_, ring->capacity() / 2));
+  } catch (...) {
+    return;  // no memory for the smaller ring: keep the bigger one
   }
-  ring->retired_next = retired_;
-  retired_ = ring;
-  Ring *published = bigger.release();
-  // Release: a thief that acquires the new ring sees the copied slots.
-  ring_.store(published, release);
-  return published;
+  reclaim(false);
+}
+
+void StealingDeque::trim() noexcept {
+  assert(called_by_owner());
+  Ring *ring = ring_.load(relaxed);
+  const std::int64_t top = top_.load(acquire);
+  assert(bottom_.load(relaxed) <= top && "trim() is for an empty deque");
+  if (ring->capacity() > initial_capacity_) {
+    try {
+      replace(ring, top, top, initial_capacity_);
+    } catch (...) {
+      // No memory for the small ring: keep the big one.
+    }
+  }
+  reclaim(true);
+}
+
+void StealingDeque::reclaim(bool wait) noexcept {
+  if (epochs_ == nullptr) return;  // nobody says when thieves are done: freed with the deque
+  Ring **link = &retired_;
+  while (Ring *ring = *link) {
+    while (wait && !epochs_->passed(ring->snapshot.get())) std::this_thread::yield();
+    if (epochs_->passed(ring->snapshot.get())) {
+      *link = ring->retired_next;
+      delete ring;
+    } else {
+      link = &ring->retired_next;
+    }
+  }
+}
+
+std::size_t StealingDeque::retired_rings() const noexcept {
+  std::size_t count = 0;
+  for (const Ring *ring = retired_; ring != nullptr; ring = ring->retired_next) ++count;
+  return count;
 }
 
 }  // namespace tp::detail

@@ -18,9 +18,12 @@
 //   cmpxchg16b per read). A thief may read the two halves torn only if the owner overwrote the slot
 //   in between; the owner does that only after top has moved past the slot, and then the thief's
 //   CAS on top fails and the torn value is discarded.
-// - Retired rings are not freed while thieves may still read them; they are kept on a list owned by
-//   the owner and freed with the deque (when the pool ends). Rings double, so the retired rings
-//   together are never larger than the live one.
+// - The ring also shrinks: when a pop leaves it less than 1/8 full it is halved (never below the
+//   initial capacity; the hysteresis against growth at full keeps a ring from flapping), and
+//   trim() puts an empty deque back to its initial capacity (the worker does so before it sleeps).
+// - A replaced ring (grown or shrunk) is retired, not freed: a thief may have loaded it and not yet
+//   read its slot. It is freed once every steal pass that may have loaded it has ended
+//   (steal_epochs.hpp, a quiescent-state scheme); without a StealEpochs, with the deque.
 #pragma once
 
 #include <atomic>
@@ -34,13 +37,18 @@ namespace tp::detail {
 
 inline constexpr std::size_t kCacheLine = 64;
 
+class StealEpochs;
+
 class StealingDeque {
  public:
   // What a thief got: a job, nothing (the deque looked empty), or a lost race (try again later).
   enum class StealResult { success, empty, lost_race };
 
-  // `initial_capacity` is rounded up to a power of two (at least 2).
-  explicit StealingDeque(std::size_t initial_capacity = 256);
+  // `initial_capacity` is rounded up to a power of two (at least 2). `epochs`: the steal passes
+  // of every thread that may steal from this deque (each thief wraps its steal() calls in a
+  // StealEpochs::Pass); retired rings are freed as soon as it allows. Without it, only with the
+  // deque.
+  explicit StealingDeque(std::size_t initial_capacity = 256, StealEpochs *epochs = nullptr);
   ~StealingDeque();
   StealingDeque(const StealingDeque &) = delete;
   StealingDeque &operator=(const StealingDeque &) = delete;
@@ -71,8 +79,16 @@ class StealingDeque {
   // Any thread; a hint only.
   std::size_t size_hint() const noexcept;
 
-  // Owner only: the ring's current capacity (tests use it to check growth).
+  // Owner only: the ring's current capacity (tests use it to check growth and shrinking).
   std::size_t capacity() const noexcept;
+
+  // Owner only, with the deque empty (the worker is about to sleep): back to the initial capacity,
+  // and every retired ring freed, waiting for the steal passes that may still read one (they are
+  // short: a pass never blocks). Allocation-free when the ring has its initial capacity already.
+  void trim() noexcept;
+
+  // Owner only: rings replaced and not yet freed (tests).
+  std::size_t retired_rings() const noexcept;
 
   // For assertions (debug and sanitizer builds) of the "owner only" rule: the first thread that
   // calls an owner operation owns the deque from then on; true when that is the calling thread.
@@ -101,17 +117,28 @@ class StealingDeque {
 
     const std::int64_t mask;
     const std::unique_ptr<Slot[]> slots;
-    Ring *retired_next = nullptr;  // owner only: the list of rings replaced by a bigger one
+    // Owner only, once retired: the next retired ring, and the thieves' counters when this one
+    // was unpublished (StealEpochs::snapshot()).
+    Ring *retired_next = nullptr;
+    std::unique_ptr<std::uint64_t[]> snapshot;
   };
 
+  // Publishes a ring of `capacity` holding [top, bottom) of `ring` and retires `ring`. Throws
+  // std::bad_alloc (then nothing changed).
+  Ring *replace(Ring *ring, std::int64_t top, std::int64_t bottom, std::int64_t capacity);
   Ring *grow(Ring *ring, std::int64_t top, std::int64_t bottom, std::int64_t min_capacity);
+  void shrink(Ring *ring, std::int64_t top, std::int64_t bottom) noexcept;
+  // Frees the retired rings no thief can read any more; with `wait`, waits until that is all.
+  void reclaim(bool wait) noexcept;
 
   // Thieves (and the owner taking the last job) CAS `top_`; the owner alone writes `bottom_` and
   // `ring_`. They sit on separate cache lines so that steals do not invalidate the owner's line.
   alignas(kCacheLine) std::atomic<std::int64_t> top_{0};
   alignas(kCacheLine) std::atomic<std::int64_t> bottom_{0};
   std::atomic<Ring *> ring_;
-  Ring *retired_ = nullptr;                           // owner only
+  Ring *retired_ = nullptr;  // owner only
+  StealEpochs *const epochs_;
+  const std::int64_t initial_capacity_;
   mutable std::atomic<const void *> owner_{nullptr};  // see called_by_owner(); never on a hot path
 };
 

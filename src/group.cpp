@@ -29,7 +29,7 @@ constexpr std::size_t kInitialRecords = 16;
 
 }  // namespace
 
-Group::Group(Pool &pool) : pool_(pool), free_records_(0) {
+Group::Group(Pool &pool) : pool_(pool), latch_(0, &pool.sleep()), free_records_(0) {
   free_records_.reserve(kInitialRecords);  // not in the constructor: see Injector::Injector
 }
 

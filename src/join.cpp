@@ -34,7 +34,7 @@ Status join(Pool &pool, Job a, Job b) noexcept {
   Worker *self = Worker::current(&pool);
   if (self == nullptr) return join_from_outside(pool, a, b);
 
-  Latch b_done(1);
+  Latch b_done(1, &pool.sleep());
   LatchedJob b_record{b.fn, b.arg, &b_done};
   switch (pool.submit(b_record.job())) {
     case Status::ok:

@@ -15,40 +15,58 @@
 #include <ctime>
 
 #include "job.hpp"
+#include "sleep.hpp"
 
 namespace tp::detail {
 
 class Latch {
  public:
-  explicit Latch(std::uint32_t count = 0) noexcept : state_(count * kOne) {}
+  // `sleep`: the sleep protocol of the pool whose workers may wait for this latch (a join's, a
+  // group's); null when only threads outside any pool wait (they block on the latch itself).
+  explicit Latch(std::uint32_t count = 0, Sleep *sleep = nullptr) noexcept
+      : state_(count * kOne), sleep_(sleep) {}
   Latch(const Latch &) = delete;
   Latch &operator=(const Latch &) = delete;
 
   // Any thread: `count` more jobs will finish() this latch. Relaxed: the job that carries the
   // latch is published afterwards with release semantics, which orders this increment first.
-  // At most 2^31 - 1 jobs may be unfinished at once.
+  // At most 2^30 - 1 jobs may be unfinished at once.
   void add(std::uint32_t count = 1) noexcept {
     [[maybe_unused]] const std::uint32_t before =
         state_.fetch_add(count * kOne, std::memory_order_relaxed);
-    assert(Latch::count(before) + count < (1u << 31) && "too many unfinished jobs on one latch");
+    assert(Latch::count(before) + count < (1u << 30) && "too many unfinished jobs on one latch");
   }
 
   // Any thread, once per job, after the job ran. The release pairs with done()'s acquire: what the
   // job wrote is visible to the thread that sees the latch open.
   //
-  // Only a finisher that takes the count to zero while a waiter is blocked wakes anyone, so the
-  // common case (nobody blocked: the joining worker took its job back, or is helping) makes no
-  // system call. The finisher touches the latch only through its RMW: once the count is zero the
-  // waiter may return and free the latch (often on its stack). The wake that may follow is a futex
-  // system call on the address, which reads no user memory; at worst it wakes an unrelated waiter
-  // on reused memory spuriously, and every waiter re-checks its condition.
+  // Only a finisher that takes the count to zero while someone sleeps on the latch wakes anyone,
+  // so the common case (nobody asleep: the joining worker took its job back, or is helping) makes
+  // no system call and takes no lock. The finisher touches the latch only through its RMW (and
+  // reads `sleep_`, which never changes, before it): once the count is zero the waiter may return
+  // and free the latch (often on its stack). What may follow uses only the latch's address, as a
+  // value: a futex wake on it, which reads no user memory (at worst it wakes an unrelated waiter on
+  // reused memory spuriously, and every waiter re-checks its condition), and the sleep protocol's
+  // search for workers waiting for this address (sleep.md, "Waiting sleepers").
   void finish() noexcept {
+    Sleep *const sleep = sleep_;
     const std::uint32_t before = state_.fetch_sub(kOne, std::memory_order_acq_rel);
     assert(count(before) != 0 && "a latch finished more often than jobs were added");
-    if (before == (kOne | kWaiter)) wake_all();
+    if (count(before) != 1) return;
+    if ((before & kBlocked) != 0) wake_all();
+    if ((before & kSleeper) != 0) sleep->wake_waiters_of(this);
   }
 
   bool done() const noexcept { return count(state_.load(std::memory_order_acquire)) == 0; }
+
+  // A worker of the latch's pool is about to sleep in the sleep protocol until this latch opens
+  // (Sleep::prepare_wait()): marks the latch so that the finisher that opens it looks for sleepers.
+  // False when it is open already (nothing marked). The mark stays until the latch is reused; a
+  // finisher that finds it with no sleeper left only costs a look under the sleep lock.
+  bool announce_sleeper() noexcept {
+    assert(sleep_ != nullptr && "only a latch of a pool's job can have sleeping workers");
+    return announce(kSleeper);
+  }
 
   // Blocks until done(). For threads that cannot help (outside the pool). Any number of threads
   // may wait.
@@ -57,21 +75,15 @@ class Latch {
     }
   }
 
-  // Blocks until done() or until `timeout` passed; returns done(). A worker with nothing to help
-  // with blocks this way: it must come back now and then to look for work that arrived meanwhile,
-  // because the sleep protocol counts it as busy and wakes nobody for such work.
+  // Blocks until done() or until `timeout` passed; returns done().
   bool wait_for(std::chrono::nanoseconds timeout) noexcept {
     std::uint32_t state = state_.load(std::memory_order_acquire);
     if (count(state) == 0) return true;
     // Announce a blocked waiter in the same word as the count, so that the last finish() sees it
     // in its RMW (no separate flag it would have to read after the latch may be gone).
-    while ((state & kWaiter) == 0) {
-      if (state_.compare_exchange_weak(state, state | kWaiter, std::memory_order_acquire)) {
-        state |= kWaiter;
-        break;
-      }
-      if (count(state) == 0) return true;
-    }
+    if (!announce(kBlocked)) return true;
+    state = state_.load(std::memory_order_relaxed);
+    if (count(state) == 0) return true;
     const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout);
     timespec relative{};
     relative.tv_sec = static_cast<std::time_t>(seconds.count());
@@ -83,10 +95,27 @@ class Latch {
   }
 
  private:
-  // state_ = 2 * (unfinished jobs) + (1 if a waiter may be blocked). 32 bits: a futex word.
-  static constexpr std::uint32_t kWaiter = 1;
-  static constexpr std::uint32_t kOne = 2;
+  // state_ = 4 * (unfinished jobs) + kBlocked (a thread may block on the futex word) + kSleeper (a
+  // worker may sleep in the sleep protocol for it). 32 bits: a futex word.
+  static constexpr std::uint32_t kBlocked = 1;
+  static constexpr std::uint32_t kSleeper = 2;
+  static constexpr std::uint32_t kOne = 4;
   static std::uint32_t count(std::uint32_t state) noexcept { return state / kOne; }
+
+  // Sets `flag` unless the latch is open; false when it is.
+  // An RMW in the word the finisher decrements: either the finisher's RMW reads the flag, or this
+  // CAS reads the count the finisher left (zero) and fails.
+  bool announce(std::uint32_t flag) noexcept {
+    std::uint32_t state = state_.load(std::memory_order_acquire);
+    for (;;) {
+      if (count(state) == 0) return false;
+      if ((state & flag) != 0) return true;
+      if (state_.compare_exchange_weak(state, state | flag, std::memory_order_acq_rel,
+                                       std::memory_order_acquire)) {
+        return true;
+      }
+    }
+  }
 
   // Raw futex calls rather than std::atomic::wait/notify: wait_for() needs a timeout, and a
   // libstdc++ notify skips the system call unless its own waiter table has a waiter.
@@ -95,6 +124,7 @@ class Latch {
   }
 
   std::atomic<std::uint32_t> state_;
+  Sleep *const sleep_;
   static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t),
                 "the futex word is the atomic itself");
 };

@@ -14,7 +14,10 @@ constexpr std::memory_order seq_cst = std::memory_order_seq_cst;
 }  // namespace
 
 Pool::Pool(const PoolConfig &config)
-    : config_(config), injector_(config.workers), sleep_(config.workers) {
+    : config_(config),
+      injector_(config.workers),
+      sleep_(config.workers),
+      steal_epochs_(config.workers) {
   workers_.reserve(config.workers);
   for (std::size_t i = 0; i < config.workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(*this, i, config.deque_capacity));

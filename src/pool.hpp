@@ -20,6 +20,7 @@
 #include "placement.hpp"
 #include "sleep.hpp"
 #include "status.hpp"
+#include "steal_epochs.hpp"
 #include "topology.hpp"
 #include "worker.hpp"
 
@@ -61,9 +62,11 @@ class Pool {
   // pool only: a job would wait for itself).
   Status wait_idle() noexcept;
 
-  // Until `latch` opens: a worker of this pool helps (own deque, injector, peers) and blocks only
-  // when there is nothing to help with; any other thread blocks.
+  // Until `latch` opens: a worker of this pool helps (own deque, injector, peers) and sleeps only
+  // when there is nothing to help with; any other thread blocks. A latch that this pool's workers
+  // may wait for is made with sleep(), so that opening it wakes a worker sleeping for it.
   void wait_for(Latch &latch) noexcept;
+  Sleep &sleep() noexcept { return sleep_; }
 
   Status shutdown() noexcept;
 
@@ -116,6 +119,7 @@ class Pool {
   std::string usable_list_;                   // the CPUs the creator could use, as text
   Injector injector_;
   Sleep sleep_;
+  StealEpochs steal_epochs_;  // the workers' steal passes, for freeing their deques' old rings
   std::vector<std::unique_ptr<Worker>> workers_;
 
   // Jobs accepted and not yet finished, including jobs spawned by jobs. Every submission adds

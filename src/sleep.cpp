@@ -1,14 +1,36 @@
 #include "sleep.hpp"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cassert>
 
 namespace tp::detail {
+
+namespace {
+
+// Raw futex calls on the token rather than std::atomic::wait/notify: libstdc++'s notify skips the
+// system call when its own waiter count reads zero, with a plain load after the waker's store.
+// On x86 that store and that load may be reordered against the sleeper's increment-then-check
+// (the store-buffer pattern), and the wake-up is lost. FUTEX_WAKE always enters the kernel, which
+// compares the token with the sleeper's expected value atomically: no window.
+void futex_wait(std::atomic<std::uint32_t> &word, std::uint32_t expected) noexcept {
+  syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+}
+void futex_wake_one(std::atomic<std::uint32_t> &word) noexcept {
+  syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+}  // namespace
 
 Sleep::Sleep(std::size_t workers)
     : workers_(workers),
       state_(workers * kUnparkedOne),  // every worker starts awake, none searching yet
       parkers_(new Parker[workers]) {
-  sleepers_.reserve(workers);
+  parked_.reserve(workers);
+  waiting_.reserve(workers);
 }
 
 void Sleep::notify_work() noexcept {
@@ -33,17 +55,23 @@ void Sleep::wake_one() noexcept {
   {
     std::lock_guard lock(mutex_);
     // Re-check under the lock: another notifier may have woken a worker meanwhile, and
-    // unparked < workers_ implies sleepers_ is non-empty only while we hold the lock.
-    if (!should_wake(state_.load(std::memory_order_seq_cst)) || sleepers_.empty()) {
+    // unparked < workers_ implies a sleeper is listed only while we hold the lock.
+    if (!should_wake(state_.load(std::memory_order_seq_cst))) return;
+    if (!parked_.empty()) {
+      chosen = parked_.back();
+      parked_.pop_back();
+    } else if (!waiting_.empty()) {
+      chosen = waiting_.back();
+      waiting_.pop_back();
+      parkers_[chosen].waiting_on = nullptr;  // it searches now; its latch need not find it
+    } else {
       return;
     }
-    chosen = sleepers_.back();
-    sleepers_.pop_back();
     // The woken worker counts as awake and searching from now, so that the submissions racing
     // with its wake-up take the fast path instead of waking a second worker for the same job.
     state_.fetch_add(kUnparkedOne + kSearchingOne, std::memory_order_seq_cst);
   }
-  unpark(chosen);
+  unpark(chosen, Wake::work);
 }
 
 void Sleep::start_searching() noexcept {
@@ -62,39 +90,75 @@ Sleep::ParkTicket Sleep::prepare_park(std::size_t worker) noexcept {
   std::uint64_t before;
   {
     std::lock_guard lock(mutex_);
-    // Checked under the lock that stop_all() takes: a worker either sees stopping_ here, or is in
-    // sleepers_ by the time stop_all() looks, and is woken by it.
+    // Checked under the lock that stop_all() takes: a worker either sees stopping_ here, or is
+    // listed by the time stop_all() looks, and is woken by it.
     if (stopping_) return ParkTicket{true, false};
     before = state_.fetch_sub(kUnparkedOne + kSearchingOne, std::memory_order_seq_cst);
     assert(searching(before) >= 1 && "only a searching worker parks");
-    sleepers_.push_back(static_cast<std::uint32_t>(worker));
+    parked_.push_back(static_cast<std::uint32_t>(worker));
   }
   return ParkTicket{false, searching(before) == 1};
 }
 
-void Sleep::wait(std::size_t worker) noexcept {
-  std::atomic<std::uint32_t> &token = parkers_[worker].token;
-  while (token.load(std::memory_order_acquire) == 0) {
-    token.wait(0, std::memory_order_acquire);  // returns on notify or spuriously; loop re-checks
+void Sleep::register_waiting(std::size_t worker, const void *latch, bool searching) noexcept {
+  assert(worker < workers_ && latch != nullptr);
+  assert(!stopping_ && "the pool stops only once no job is left, and a waiter is inside one");
+  // The same seq_cst RMW as a parking searcher's: the first half of the Dekker pair with
+  // notify_work()/notify_pushed() that the caller's re-check of the queues completes.
+  [[maybe_unused]] const std::uint64_t before =
+      state_.fetch_sub(kUnparkedOne + (searching ? kSearchingOne : 0), std::memory_order_seq_cst);
+  assert(unparked(before) >= 1 && (!searching || this->searching(before) >= 1));
+  parkers_[worker].waiting_on = latch;
+  waiting_.push_back(static_cast<std::uint32_t>(worker));
+}
+
+void Sleep::wake_waiters_of(const void *latch) noexcept {
+  std::lock_guard lock(mutex_);
+  // Every worker still listed as waiting for this latch. One that a notify_work() took first is
+  // awake already and will see the latch open by itself. Notified under the lock: few waiters, and
+  // this is not a hot path (only a latch that a worker went to sleep on gets here).
+  for (std::size_t i = 0; i < waiting_.size();) {
+    const std::uint32_t worker = waiting_[i];
+    if (parkers_[worker].waiting_on != latch) {
+      ++i;
+      continue;
+    }
+    parkers_[worker].waiting_on = nullptr;
+    waiting_[i] = waiting_.back();
+    waiting_.pop_back();
+    state_.fetch_add(kUnparkedOne, std::memory_order_seq_cst);  // awake, not searching
+    unpark(worker, Wake::latch);
   }
-  token.store(0, std::memory_order_relaxed);  // only this worker's waker sets it, once per park
+}
+
+Sleep::Wake Sleep::wait(std::size_t worker) noexcept {
+  std::atomic<std::uint32_t> &token = parkers_[worker].token;
+  std::uint32_t why;
+  while ((why = token.load(std::memory_order_acquire)) == 0) {
+    futex_wait(token, 0);  // returns on a wake, a signal, or at once if the token changed
+  }
+  token.store(0, std::memory_order_relaxed);  // only this worker's waker sets it, once per sleep
+  return static_cast<Wake>(why);
 }
 
 void Sleep::stop_all() noexcept {
   std::lock_guard lock(mutex_);
   stopping_ = true;
-  while (!sleepers_.empty()) {
-    const std::size_t worker = sleepers_.back();
-    sleepers_.pop_back();
+  assert(waiting_.empty() && "stop_all() while a job waits");
+  while (!parked_.empty()) {
+    const std::size_t worker = parked_.back();
+    parked_.pop_back();
     state_.fetch_add(kUnparkedOne + kSearchingOne, std::memory_order_seq_cst);
-    unpark(worker);
+    unpark(worker, Wake::stop);
   }
 }
 
-void Sleep::unpark(std::size_t worker) noexcept {
+void Sleep::unpark(std::size_t worker, Wake why) noexcept {
   std::atomic<std::uint32_t> &token = parkers_[worker].token;
-  token.store(1, std::memory_order_release);
-  token.notify_one();
+  [[maybe_unused]] const std::uint32_t previous =
+      token.exchange(static_cast<std::uint32_t>(why), std::memory_order_release);
+  assert(previous == 0 && "a sleeper is listed once, so it is woken once");
+  futex_wake_one(token);
 }
 
 }  // namespace tp::detail

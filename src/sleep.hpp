@@ -1,6 +1,8 @@
-// The idle protocol: which workers are searching for work, which are parked, and whom to wake.
-// The reasoning (why no wake-up is lost, why submissions make no system call while workers are
-// busy) is in sleep.md beside this file.
+// The idle protocol: which workers are searching for work, which are asleep, and whom to wake.
+// A worker sleeps for one of two reasons: it found no work (parked), or it waits in a join or a
+// group wait for a latch while there is no work to help with (a waiting sleeper). Both are woken
+// by new work they could take; a waiting sleeper also by its latch opening. The reasoning (why no
+// wake-up is lost, why submissions make no system call while workers are busy) is in sleep.md.
 #pragma once
 
 #include <atomic>
@@ -20,8 +22,16 @@ class Sleep {
   Sleep(const Sleep &) = delete;
   Sleep &operator=(const Sleep &) = delete;
 
+  // Why a sleeping worker woke up.
+  enum class Wake : std::uint32_t {
+    none = 0,   // (not woken: the token is clear)
+    work = 1,   // new work: the worker now counts as awake and searching
+    latch = 2,  // the latch it waits for opened: it counts as awake, not searching
+    stop = 3,   // the pool stops: leave the worker loop
+  };
+
   // Any thread, right after it made a job visible in the injector (or found work it wants a
-  // peer to take). Wakes one parked worker when no worker is searching; costs one atomic
+  // peer to take). Wakes one sleeper when no worker is searching; costs one atomic
   // read-modify-write otherwise.
   void notify_work() noexcept;
 
@@ -46,16 +56,33 @@ class Sleep {
   // wait(). From this call on, the worker is counted as parked and searching no more.
   ParkTicket prepare_park(std::size_t worker) noexcept;
 
-  // Blocks until a notify_work() or stop_all() chose this worker. The worker then counts as
-  // unparked and searching (the waker counted it so before waking it).
-  void wait(std::size_t worker) noexcept;
+  // A worker waiting for the latch whose address is `latch` (Latch::announce_sleeper() done), with
+  // nothing to help with, registers as a waiting sleeper, unless `opened()` (read under the lock
+  // that the latch's opener takes in wake_waiters_of()) says the latch opened meanwhile: then it
+  // returns false and nothing changed. `searching`: whether the worker counts as searching now
+  // (it was woken for work and found none). On true, the worker must re-check every queue and
+  // call notify_work() if it finds work (sleep.md, "Waiting sleepers"), then call wait().
+  template <class Opened>
+  bool prepare_wait(std::size_t worker, const void *latch, bool searching, Opened opened) {
+    std::lock_guard lock(mutex_);
+    if (opened()) return false;
+    register_waiting(worker, latch, searching);
+    return true;
+  }
+
+  // Blocks until notify_work(), wake_waiters_of() or stop_all() chose this worker, and says which.
+  Wake wait(std::size_t worker) noexcept;
+
+  // Any thread that opened a latch whose waiters may sleep here (Latch::finish()): wakes every
+  // worker sleeping for it. `latch` is only compared, never read: the latch may be gone already.
+  void wake_waiters_of(const void *latch) noexcept;
 
   // Marks the pool stopping and wakes every parked worker; later prepare_park() calls say stop.
   void stop_all() noexcept;
 
  private:
   // state_ packs two counters so that one load sees them consistently:
-  // the low half counts searching workers, the high half unparked workers.
+  // the low half counts searching workers, the high half awake (not sleeping) workers.
   static constexpr std::uint64_t kSearchingOne = 1;
   static constexpr std::uint64_t kUnparkedOne = std::uint64_t{1} << 32;
   static std::uint64_t searching(std::uint64_t state) noexcept { return state & 0xffffffffu; }
@@ -65,19 +92,25 @@ class Sleep {
     return searching(state) == 0 && unparked(state) < workers_;
   }
   void wake_one() noexcept;
-  void unpark(std::size_t worker) noexcept;
+  void register_waiting(std::size_t worker, const void *latch, bool searching) noexcept;
+  void unpark(std::size_t worker, Wake why) noexcept;
 
-  // One wake-up token per worker, each on its own line: the waker writes it, the sleeper waits
-  // on it (futex through std::atomic::wait).
+  // One wake-up token per worker, each on its own line: the waker writes it, the sleeper waits on
+  // it (a futex).
   struct alignas(kCacheLine) Parker {
-    std::atomic<std::uint32_t> token{0};
+    std::atomic<std::uint32_t> token{0};  // a Wake, set once per sleep by the worker's waker
+    const void *waiting_on = nullptr;     // guarded by mutex_: the latch a waiting sleeper awaits
   };
 
   const std::uint64_t workers_;
   alignas(kCacheLine) std::atomic<std::uint64_t> state_;
   alignas(kCacheLine) std::mutex mutex_;
-  std::vector<std::uint32_t> sleepers_;  // guarded by mutex_; capacity reserved: never allocates
-  bool stopping_ = false;                // guarded by mutex_
+  // Guarded by mutex_; capacity reserved for every worker: never allocate. Idle sleepers are
+  // woken for work first (LIFO: the most recently parked has the warmest cache); waiting sleepers
+  // only when no idle one is left, since their latch may open any moment.
+  std::vector<std::uint32_t> parked_;
+  std::vector<std::uint32_t> waiting_;
+  bool stopping_ = false;  // guarded by mutex_
   std::unique_ptr<Parker[]> parkers_;
 };
 

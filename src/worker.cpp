@@ -26,9 +26,6 @@ constexpr std::size_t kBacklog = 2 * kRefill;
 // later (at once while a thread waits in wait_idle() or shutdown()). See sleep.md.
 constexpr unsigned kQuietRounds = 32;
 
-// How long a worker waiting on a join or group blocks before it looks for work again.
-constexpr std::chrono::milliseconds kBlockedRecheck{1};
-
 // Linux limits thread names to 15 characters plus the terminator.
 constexpr std::size_t kMaxThreadName = 15;
 
@@ -54,30 +51,79 @@ void call_hook(void (*hook)(std::size_t, void *), std::size_t index, void *user)
 }  // namespace
 
 Worker::Worker(Pool &pool, std::size_t index, std::size_t deque_capacity)
-    : pool_(pool), sleep_(pool.sleep_), index_(index), deque_(deque_capacity) {}
+    : pool_(pool),
+      sleep_(pool.sleep_),
+      index_(index),
+      deque_(deque_capacity, &pool.steal_epochs_) {}
 
 void Worker::wait_until(Latch &latch) noexcept {
   assert(tls_worker == this);
   SpinWait spin(pool_.config_.spin_limit);
+  bool searching = false;  // woken for work by the sleep protocol, and not found any yet
   while (!latch.done()) {
-    Job job = deque_.pop();  // first the jobs this worker pushed: usually the one we wait for
+    Job job = pop_own();  // first the jobs this worker pushed: usually the one we wait for
     if (!job) {
       job = take_from_injector();
       if (job && !deque_.looks_empty()) sleep_.notify_pushed();  // a refill: share it
     }
     if (!job) job = steal_from_peers();
     if (job) {
+      if (searching) {
+        searching = false;
+        stop_searching();
+      }
       run(job);
       spin.reset();
       continue;
     }
     if (spin.spin()) continue;
-    // Nothing to help with: the jobs we wait for run on peers. Block until they are done, but
-    // look for work again every millisecond: this worker still counts as busy, so work submitted
-    // meanwhile wakes only parked peers, and if every worker is blocked here nobody else would
-    // take it (a group whose remaining job is queued behind the wait, say).
-    if (!latch.wait_for(kBlockedRecheck)) spin.reset();
+    // Nothing to help with: the jobs we wait for run on peers. Sleep like a parked worker until
+    // new work arrives or the latch opens.
+    switch (sleep_until_work_or(latch, searching)) {
+      case Sleep::Wake::work:
+        searching = true;  // the waker counted us as searching
+        spin.reset();
+        break;
+      case Sleep::Wake::latch:
+        searching = false;  // the opener counted us as awake, not searching
+        break;
+      case Sleep::Wake::none:  // the latch opened before we slept
+      case Sleep::Wake::stop:  // (never while a job waits: the pool stops once no job is left)
+        break;
+    }
   }
+  if (searching) stop_searching();
+}
+
+Sleep::Wake Worker::sleep_until_work_or(Latch &latch, bool searching) noexcept {
+  deque_.trim();  // empty (nothing to help with): its memory comes back while we sleep
+  if (!latch.announce_sleeper()) return Sleep::Wake::none;
+  if (!sleep_.prepare_wait(index_, &latch, searching, [&] { return latch.done(); })) {
+    return Sleep::Wake::none;
+  }
+  // We no longer count as awake: work published before our registration may have found us awake
+  // and woken nobody. Look again, as the last searcher does before it parks (sleep.md).
+  if (pool_.work_visible()) sleep_.notify_work();
+  stats_.parks.add();
+  return sleep_.wait(index_);
+}
+
+void Worker::stop_searching() noexcept {
+  // The last searcher to find work hands the search on if there is more to find: this is how a
+  // burst wakes workers one after another without waking all of them for one job.
+  if (sleep_.stop_searching() && pool_.work_visible()) sleep_.notify_work();
+}
+
+Job Worker::pop_own() noexcept {
+  if (++own_turns_ == kInjectorInterval) {
+    own_turns_ = 0;
+    const std::size_t before = deque_.size_hint();
+    if (Job job = take_from_injector(Take::one)) {
+      if (deque_.size_hint() > before) sleep_.notify_pushed();  // a batch came with it: share it
+      return job;
+    }
+  }
+  return deque_.pop();
 }
 
 Status Worker::spawn(const Job *jobs, std::size_t count) noexcept {
@@ -120,7 +166,7 @@ void Worker::main() noexcept {
   const unsigned quiet_rounds = std::min(config.spin_limit, kQuietRounds);
   bool searching = false;
   for (;;) {
-    Job job = deque_.pop();
+    Job job = pop_own();
     // One budget for the whole spin phase; a worker woken as a searcher has no quiet rounds.
     SpinWait spin(config.spin_limit, searching ? quiet_rounds : 0);
     if (!job && !searching) {
@@ -143,9 +189,7 @@ void Worker::main() noexcept {
     }
     if (searching) {
       searching = false;
-      // The last searcher to find work hands the search on if there is more to find: this is how
-      // a burst wakes workers one after another without waking all of them for one job.
-      if (sleep_.stop_searching() && pool_.work_visible()) sleep_.notify_work();
+      stop_searching();
     }
     run(job);
   }
@@ -197,7 +241,8 @@ Job Worker::take_from_injector(Take take) noexcept {
 Job Worker::take_from_lanes(std::size_t home, Take take) noexcept {
   Job taken[kRefill];
   const std::size_t backlog = take == Take::refill_from_backlog ? kBacklog : 0;
-  const std::size_t count = pool_.injector_.pop_from_lanes(taken, kRefill, home, backlog);
+  const std::size_t most = take == Take::one ? 1 : kRefill;
+  const std::size_t count = pool_.injector_.pop_from_lanes(taken, most, home, backlog);
   if (count == 0) return Job{};
   stats_.from_injector.add(count);
   spill(taken + 1, count - 1);
@@ -254,6 +299,8 @@ void Worker::spill(const Job *jobs, std::size_t count) noexcept {
 Job Worker::steal_from_peers() noexcept {
   const std::size_t workers = pool_.workers();
   if (workers == 1) return Job{};
+  // The rings this pass loads stay allocated until it ends (steal_epochs.hpp).
+  const StealEpochs::Pass pass(pool_.steal_epochs_, index_);
   // A varying first victim in each level keeps thieves from all queueing up on the same deque.
   victim_seed_ ^= victim_seed_ << 13;
   victim_seed_ ^= victim_seed_ >> 7;
@@ -288,14 +335,14 @@ Job Worker::steal_from_peers() noexcept {
 }
 
 bool Worker::park() noexcept {
+  deque_.trim();  // empty (the search found nothing): its memory comes back while we sleep
   const Sleep::ParkTicket ticket = sleep_.prepare_park(index_);
   if (ticket.stopping) return false;
   // The last searcher to give up re-checks everything after registering as parked: a job
   // published before a submitter could see us parked is found here (see sleep.md).
   if (ticket.last_searcher && pool_.work_visible()) sleep_.notify_work();
   stats_.parks.add();
-  sleep_.wait(index_);
-  return true;
+  return sleep_.wait(index_) != Sleep::Wake::stop;
 }
 
 }  // namespace tp::detail

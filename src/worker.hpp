@@ -26,6 +26,15 @@ class Worker;
 // deque, where it pops them without touching the shared queue and idle peers can steal them.
 inline constexpr std::size_t kRefill = 8;
 
+// A worker looks at the injector before its own deque once every this many jobs it takes from its
+// own deque, so that local work (a job that keeps re-submitting itself, a waiter's own spawns)
+// cannot starve outside work: an outside job waits behind at most this many local jobs on each
+// worker. tokio's choice (its global_queue_interval): a prime, so that the check does not fall
+// into step with a periodic pattern of the local work. Its cost is one look at the lanes and
+// shards per 61 jobs (a few shared cache lines), nothing on the join path: a join takes its
+// second half back with its own pop.
+inline constexpr std::uint32_t kInjectorInterval = 61;
+
 // The worker the current thread is, if any (a thread is a worker of at most one pool). Defined
 // here, constant-initialised, so that the hot paths (every join and spawn asks) read it inline.
 // initial-exec: a direct read at a fixed offset from the thread pointer instead of a
@@ -106,8 +115,9 @@ class alignas(kCacheLine) Worker {
     }
   }
 
-  // Until `latch` opens: run jobs from the own deque, the injector and the peers; block on the
-  // latch only when there is nothing to run (the pool's notifications then wake parked peers).
+  // Until `latch` opens: run jobs from the own deque, the injector and the peers; when there is
+  // nothing to run, sleep in the sleep protocol, woken by new work (like a parked worker) or by the
+  // latch opening (sleep.md, "Waiting sleepers").
   void wait_until(Latch &latch) noexcept;
 
   // The thread's body: start hooks, then find and run jobs until the pool stops.
@@ -121,14 +131,23 @@ class alignas(kCacheLine) Worker {
   // How much a take from the injector moves: one job to run and up to kRefill - 1 more onto the
   // deque, or that only from a lane with a backlog (else one job; a shard gives one job, a batch
   // always comes whole).
-  enum class Take { refill, refill_from_backlog };
+  enum class Take { refill, refill_from_backlog, one };
   Job take_from_injector(Take take = Take::refill) noexcept;
   Job take_from_lanes(std::size_t home, Take take) noexcept;
   Job take_from_shards(std::size_t home, Take take) noexcept;
   Job steal_from_peers() noexcept;
   void unpack(Batch *batch) noexcept;
   void spill(const Job *jobs, std::size_t count) noexcept;
-  bool park() noexcept;
+  bool park() noexcept;  // false: the pool stops
+  // The next job of this worker's own: from its deque, or once in kInjectorInterval turns from
+  // the injector first.
+  Job pop_own() noexcept;
+  // A worker in wait_until() with nothing to help with sleeps until new work or `latch`. Returns
+  // why it woke (Wake::none: the latch opened before it slept; nothing changed).
+  Sleep::Wake sleep_until_work_or(Latch &latch, bool searching) noexcept;
+  // A searcher that found a job, or whose wait ended: no longer searching, and if it was the last
+  // searcher and more work is visible, another worker takes over the search.
+  void stop_searching() noexcept;
   void report_finished() noexcept;
 
   // Accounting for jobs this worker's jobs spawn, before they become visible. A job that finished
@@ -162,6 +181,7 @@ class alignas(kCacheLine) Worker {
   // would push onto its deque now would never run, so spawn() refuses it.
   bool exiting_ = false;
   std::size_t injector_turns_ = 0;  // owner only: see take_from_injector()
+  std::uint32_t own_turns_ = 0;     // owner only: see pop_own()
   std::thread thread_;
 };
 

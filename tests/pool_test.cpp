@@ -337,6 +337,50 @@ TEST(WaitIdle, ManyWaitersAtOnce) {
   for (auto &waiter : waiters) waiter.join();
 }
 
+// A job that keeps one job of the pool unfinished at all times: it re-submits itself until stopped.
+struct Stream {
+  tp_pool *pool;
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> runs{0};
+};
+
+void stream_job(void *arg) {
+  auto *s = static_cast<Stream *>(arg);
+  s->runs.fetch_add(1);
+  if (!s->stop.load()) tp_pool_execute(s->pool, stream_job, s);
+}
+
+TEST(WaitIdle, WaitsForAMomentOfQuiescenceAndAGroupWaitsForItsOwnJobs) {
+  // tp.h's guarantee: wait_idle returns once the pool was idle after the call began; under a
+  // stream that never lets it be idle it keeps waiting, and a group is how to wait for one's own
+  // jobs meanwhile.
+  PoolPtr pool = make_pool(2);
+  Stream stream{pool.get()};
+  ASSERT_EQ(tp_pool_execute(pool.get(), stream_job, &stream), TP_OK);
+  std::atomic<bool> idle_returned{false};
+  Watchdog watchdog("wait_idle under a stream, then after it", 60s);
+  std::thread waiter([&] {
+    EXPECT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
+    idle_returned = true;
+  });
+  // Our own jobs, while the stream goes on: the group's wait returns, the pool never idles.
+  tp_group *group = nullptr;
+  ASSERT_EQ(tp_group_create(pool.get(), &group), TP_OK);
+  std::atomic<std::uint64_t> mine{0};
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(tp_group_spawn(group, increment, &mine), TP_OK);
+  ASSERT_EQ(tp_group_wait(group), TP_OK);
+  EXPECT_EQ(mine.load(), 1000u);
+  ASSERT_EQ(tp_group_destroy(group), TP_OK);
+  std::this_thread::sleep_for(50ms);
+  // Not a timing assertion: with one stream job always pending the pool is never idle, so
+  // wait_idle must not have returned, however long we looked.
+  EXPECT_FALSE(idle_returned.load());
+  EXPECT_GT(stream.runs.load(), 0u);
+  stream.stop = true;  // now the pool drains, and the waiter returns
+  waiter.join();
+  EXPECT_TRUE(idle_returned.load());
+}
+
 TEST(Stats, PerWorkerCountersAddUpToTheTotals) {
   PoolPtr pool = make_pool(3);
   std::atomic<std::uint64_t> ran{0};

@@ -1,12 +1,15 @@
 // The sleep protocol through the public C ABI (src/sleep.md): no wake-up is lost whatever order
-// workers park and jobs arrive in, one job wakes at most one worker, work reaches workers blocked
-// in a wait, and a parked pool burns no CPU.
+// workers park and jobs arrive in, one job wakes at most one worker, a worker waiting in a join or
+// group wait sleeps like a parked one and is woken by new work or by its latch, and a parked pool
+// burns no CPU.
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <sys/resource.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <semaphore>
 #include <thread>
 
@@ -145,6 +148,183 @@ TEST(NoLostWakeups, WorkArrivingWhileEveryWorkerBlocksInAWaitStillRuns) {
             TP_OK);
   ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
   EXPECT_EQ(scene.j_status.load(), TP_OK);
+  EXPECT_EQ(tp_group_destroy(group), TP_OK);
+}
+
+// ---- waiting sleepers: a worker in a join or group wait with nothing to help with ----
+
+// Job J runs on worker A: join(a, b) where a returns only once b has started, so b is stolen by
+// another worker and A, its first half done, has nothing left to help with.
+struct StolenJoin {
+  tp_pool *pool = nullptr;
+  std::atomic<bool> b_started{false};
+  std::atomic<int> joiner{-1};  // A's index
+  pthread_t joiner_thread{};    // A's thread, for its CPU clock
+  std::atomic<bool> joiner_known{false};
+  void (*b_body)(StolenJoin *) = nullptr;
+  std::atomic<int> child_ran_on{-1};
+  std::binary_semaphore child_done{0};
+  std::uint32_t spin = 0;          // pause rounds b spends before it returns (ALatchOpening...)
+  std::uint64_t joiner_parks = 0;  // A's parks when a returned
+  std::atomic<bool> a_returned{false};
+  tp_status status = TP_ERR_INVALID_ARGUMENT;
+};
+
+std::uint64_t parks_of(tp_pool *pool, int worker) {
+  tp_pool_stats stats{};
+  stats.size = sizeof stats;
+  tp_pool_get_worker_stats(pool, static_cast<std::size_t>(worker), &stats);
+  return stats.parks;
+}
+
+void stolen_join(void *arg) {
+  auto *s = static_cast<StolenJoin *>(arg);
+  s->joiner = tp_pool_current_worker(s->pool);
+  s->joiner_thread = pthread_self();
+  s->joiner_known = true;
+  s->status = tp_pool_join(
+      s->pool,
+      [](void *x) {
+        auto *sj = static_cast<StolenJoin *>(x);
+        while (!sj->b_started.load()) std::this_thread::yield();
+        sj->joiner_parks = parks_of(sj->pool, sj->joiner.load());
+        sj->a_returned = true;
+      },
+      s,
+      [](void *x) {
+        auto *sj = static_cast<StolenJoin *>(x);
+        sj->b_started = true;
+        sj->b_body(sj);
+      },
+      s);
+}
+
+double thread_cpu_ms(pthread_t thread) {
+  clockid_t clock;
+  if (pthread_getcpuclockid(thread, &clock) != 0) return -1;
+  timespec now{};
+  clock_gettime(clock, &now);
+  return static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) / 1e6;
+}
+
+TEST(WaitingSleepers, AJoinerWithNothingToHelpWithSleepsAndBurnsNoCpu) {
+  PoolPtr pool = make_pool(2);
+  StolenJoin scene;
+  scene.pool = pool.get();
+  static std::binary_semaphore release_b{0};
+  scene.b_body = [](StolenJoin *) { release_b.acquire(); };  // b holds its worker, idle
+  Watchdog watchdog("a joiner waiting for a stolen half", 60s);
+  ASSERT_EQ(tp_pool_execute(pool.get(), stolen_join, &scene), TP_OK);
+  while (!scene.b_started.load() || !scene.joiner_known.load()) std::this_thread::yield();
+  // The joiner spins for its budget, then sleeps in the sleep protocol, which counts as a park
+  // (not in a loop of timed waits on the latch: those were not counted).
+  while (!scene.a_returned.load()) std::this_thread::yield();
+  while (parks_of(pool.get(), scene.joiner.load()) == scene.joiner_parks) {
+    std::this_thread::sleep_for(1ms);
+  }
+  std::this_thread::sleep_for(10ms);  // the park is counted just before the futex call
+  const double cpu_before = thread_cpu_ms(scene.joiner_thread);
+  std::this_thread::sleep_for(500ms);
+  const double cpu_after = thread_cpu_ms(scene.joiner_thread);
+  release_b.release();
+  ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
+  EXPECT_EQ(scene.status, TP_OK);
+  // Asleep, it used no more than 1% of its core over half a second (a waiter that re-checked every
+  // millisecond used about 3%). CPU time of that thread, not wall time: no timing assertion.
+  EXPECT_LT(cpu_after - cpu_before, 5.0) << "ms of CPU over 500 ms of waiting";
+}
+
+TEST(WaitingSleepers, ASleepingJoinerIsWokenForWorkPushedMeanwhile) {
+  // b pushes a child onto its own worker's deque and then blocks until the child ran: only the
+  // joiner, asleep in its wait (spin_limit 0: it sleeps at once), can run it, and only if the
+  // push wakes it.
+  PoolPtr pool = make_pool(2, 0);
+  Watchdog watchdog("a sleeping joiner woken for a child", 120s,
+                    [&] { return tp_test::describe_workers(pool.get()); });
+  const std::size_t rounds = scaled(3000);
+  for (std::size_t round = 0; round < rounds; ++round) {
+    StolenJoin scene;
+    scene.pool = pool.get();
+    scene.b_body = [](StolenJoin *sj) {
+      // Only once the joiner is asleep (in its wait: it counts a park), so that nothing but a
+      // wake-up can bring it to the child.
+      while (!sj->a_returned.load()) std::this_thread::yield();
+      while (parks_of(sj->pool, sj->joiner.load()) == sj->joiner_parks) std::this_thread::yield();
+      const tp_status pushed = tp_pool_execute(
+          sj->pool,
+          [](void *x) {
+            auto *child = static_cast<StolenJoin *>(x);
+            child->child_ran_on = tp_pool_current_worker(child->pool);
+            child->child_done.release();
+          },
+          sj);
+      if (pushed != TP_OK) std::abort();
+      sj->child_done.acquire();
+    };
+    ASSERT_EQ(tp_pool_execute(pool.get(), stolen_join, &scene), TP_OK);
+    ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
+    ASSERT_EQ(scene.status, TP_OK);
+    ASSERT_EQ(scene.child_ran_on.load(), scene.joiner.load()) << "round " << round;
+  }
+}
+
+TEST(WaitingSleepers, ALatchOpeningWakesTheWorkerSleepingForIt) {
+  // b returns after a short, varying spin, so that it opens the latch before, while and after
+  // the joiner goes to sleep for it.
+  PoolPtr pool = make_pool(2, 0);
+  Watchdog watchdog("joiners woken by their latch", 120s,
+                    [&] { return tp_test::describe_workers(pool.get()); });
+  const std::size_t rounds = scaled(20000);
+  for (std::size_t round = 0; round < rounds; ++round) {
+    StolenJoin scene;
+    scene.pool = pool.get();
+    scene.spin = static_cast<std::uint32_t>((round * 2654435761u) % 4000);
+    scene.b_body = [](StolenJoin *sj) {
+      for (std::uint32_t i = 0; i < sj->spin; ++i)
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+    };
+    ASSERT_EQ(tp_pool_execute(pool.get(), stolen_join, &scene), TP_OK);
+    ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
+    ASSERT_EQ(scene.status, TP_OK);
+  }
+}
+
+TEST(WaitingSleepers, SeveralWorkersAndAnOutsideThreadWaitForOneGroup) {
+  PoolPtr pool = make_pool(3, 0);
+  tp_group *group = nullptr;
+  ASSERT_EQ(tp_group_create(pool.get(), &group), TP_OK);
+  static std::binary_semaphore release_x{0};
+  std::atomic<bool> x_started{false};
+  struct Waiter {
+    tp_group *group;
+    std::atomic<int> status{1};
+  } first{group}, second{group};
+  auto wait_for_group = [](void *arg) {
+    auto *w = static_cast<Waiter *>(arg);
+    w->status = tp_group_wait(w->group);
+  };
+  Watchdog watchdog("two workers and a thread waiting for one group", 60s,
+                    [&] { return tp_test::describe_workers(pool.get()); });
+  ASSERT_EQ(tp_group_spawn(
+                group,
+                [](void *arg) {
+                  static_cast<std::atomic<bool> *>(arg)->store(true);
+                  release_x.acquire();
+                },
+                &x_started),
+            TP_OK);
+  while (!x_started.load()) std::this_thread::yield();
+  ASSERT_EQ(tp_pool_execute(pool.get(), wait_for_group, &first), TP_OK);
+  ASSERT_EQ(tp_pool_execute(pool.get(), wait_for_group, &second), TP_OK);
+  std::thread releaser([] {
+    std::this_thread::sleep_for(50ms);  // all three waiters asleep by then (not needed to pass)
+    release_x.release();
+  });
+  EXPECT_EQ(tp_group_wait(group), TP_OK);
+  releaser.join();
+  ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
+  EXPECT_EQ(first.status.load(), TP_OK);
+  EXPECT_EQ(second.status.load(), TP_OK);
   EXPECT_EQ(tp_group_destroy(group), TP_OK);
 }
 

@@ -189,12 +189,15 @@ TP_API tp_status tp_pool_execute(tp_pool *pool, tp_job_fn fn, void *arg) TP_NOEX
 TP_API tp_status tp_pool_execute_batch(tp_pool *pool, const tp_job *jobs, size_t count) TP_NOEXCEPT;
 
 /*
- * Blocks until every job accepted so far, and every job those jobs spawned, has run. The pool
- * stays usable. Returns TP_OK; TP_ERR_INVALID_ARGUMENT when pool is NULL;
- * TP_ERR_WOULD_DEADLOCK when called from inside one of this pool's jobs (which would wait for
- * itself). Jobs submitted concurrently by other threads may or may not be waited for. Like a
- * worker, the caller looks for the pool to drain for spin_limit rounds before it sleeps.
- * Thread-safe; any number of threads may wait at once.
+ * Blocks until the pool has been idle at some moment after the call began: no accepted job, and no
+ * job those jobs spawned, left unfinished. So when it returns, every job accepted before the call
+ * (and everything it spawned) has run. It waits for that moment of quiescence, not for particular
+ * jobs: while other threads (or the pool's own jobs) keep submitting so that some job is always
+ * unfinished, it keeps waiting. To wait for your own jobs under such a stream, spawn them into a
+ * group and use tp_group_wait(). The pool stays usable. Returns TP_OK; TP_ERR_INVALID_ARGUMENT when
+ * pool is NULL; TP_ERR_WOULD_DEADLOCK when called from inside one of this pool's jobs (which would
+ * wait for itself). Like a worker, the caller looks for the pool to drain for spin_limit rounds
+ * before it sleeps. Thread-safe; any number of threads may wait at once.
  */
 TP_API tp_status tp_pool_wait_idle(tp_pool *pool) TP_NOEXCEPT;
 

@@ -289,7 +289,8 @@ class ThreadPool {
   // Stops accepting jobs, runs every accepted one and stops the workers. Idempotent.
   Result<void> shutdown() noexcept { return detail::to_result(tp_pool_shutdown(state_->pool)); }
 
-  // Blocks until every job accepted so far has run; the pool stays usable.
+  // Blocks until the pool was idle at some moment after the call began (so every job accepted
+  // before it has run); under a never-ending stream of submissions, use a TaskGroup instead (tp.h).
   Result<void> wait_idle() noexcept { return detail::to_result(tp_pool_wait_idle(state_->pool)); }
 
   std::size_t workers() const noexcept { return tp_pool_workers(state_->pool); }
