@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <bit>
 #include <cassert>
-#include <thread>
 #include <utility>
 
+#include "pause.hpp"
 #include "steal_epochs.hpp"
 
 namespace tp::detail {
@@ -21,6 +21,11 @@ namespace {
 // A pop that leaves a ring less than 1/kShrinkRatio full halves it. Growth happens at full, so a
 // ring must lose 7/8 of its jobs before it shrinks: no flapping between two sizes.
 constexpr std::int64_t kShrinkRatio = 8;
+// How many pause rounds trim() waits for the steal passes that may still read a retired ring. A
+// pass takes well under a microsecond, so this is plenty unless the thief was preempted in it;
+// then the ring is kept for the next trim (or growth) rather than keeping the worker, still
+// counted as searching, from going to sleep.
+constexpr unsigned kTrimPatience = 1024;
 }  // namespace
 
 StealingDeque::StealingDeque(std::size_t initial_capacity, StealEpochs *epochs)
@@ -163,7 +168,7 @@ StealingDeque::Ring *StealingDeque::grow(Ring *ring, std::int64_t top, std::int6
     capacity *= 2;
   }
   Ring *bigger = replace(ring, top, bottom, capacity);
-  reclaim(false);  // rings retired by earlier growth, once no thief can read them
+  reclaim(0);  // rings retired by earlier growth, once no thief can read them
   return bigger;
 }
 
@@ -173,7 +178,7 @@ void StealingDeque::shrink(Ring *ring, std::int64_t top, std::int64_t bottom) no
   } catch (...) {
     return;  // no memory for the smaller ring: keep the bigger one
   }
-  reclaim(false);
+  reclaim(0);
 }
 
 void StealingDeque::trim() noexcept {
@@ -188,14 +193,16 @@ void StealingDeque::trim() noexcept {
       // No memory for the small ring: keep the big one.
     }
   }
-  reclaim(true);
+  reclaim(kTrimPatience);
 }
 
-void StealingDeque::reclaim(bool wait) noexcept {
+void StealingDeque::reclaim(unsigned patience) noexcept {
   if (epochs_ == nullptr) return;  // nobody says when thieves are done: freed with the deque
   Ring **link = &retired_;
   while (Ring *ring = *link) {
-    while (wait && !epochs_->passed(ring->snapshot.get())) std::this_thread::yield();
+    for (unsigned round = 0; round < patience && !epochs_->passed(ring->snapshot.get()); ++round) {
+      cpu_pause();
+    }
     if (epochs_->passed(ring->snapshot.get())) {
       *link = ring->retired_next;
       delete ring;

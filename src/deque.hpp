@@ -83,8 +83,9 @@ class StealingDeque {
   std::size_t capacity() const noexcept;
 
   // Owner only, with the deque empty (the worker is about to sleep): back to the initial capacity,
-  // and every retired ring freed, waiting for the steal passes that may still read one (they are
-  // short: a pass never blocks). Allocation-free when the ring has its initial capacity already.
+  // and the retired rings freed, waiting a little for the steal passes that may still read one
+  // (a pass is short; a ring whose thief was preempted mid-pass is kept for the next trim).
+  // Allocation-free when the ring has its initial capacity already.
   void trim() noexcept;
 
   // Owner only: rings replaced and not yet freed (tests).
@@ -128,8 +129,9 @@ class StealingDeque {
   Ring *replace(Ring *ring, std::int64_t top, std::int64_t bottom, std::int64_t capacity);
   Ring *grow(Ring *ring, std::int64_t top, std::int64_t bottom, std::int64_t min_capacity);
   void shrink(Ring *ring, std::int64_t top, std::int64_t bottom) noexcept;
-  // Frees the retired rings no thief can read any more; with `wait`, waits until that is all.
-  void reclaim(bool wait) noexcept;
+  // Frees the retired rings no thief can read any more, waiting up to `patience` pause rounds for
+  // each one's thieves.
+  void reclaim(unsigned patience) noexcept;
 
   // Thieves (and the owner taking the last job) CAS `top_`; the owner alone writes `bottom_` and
   // `ring_`. They sit on separate cache lines so that steals do not invalidate the owner's line.

@@ -92,6 +92,7 @@ Status Group::wait() noexcept {
   // wait_for() only compares the pool's address, never reads it: a group may be waited for (and
   // destroyed) after its pool was destroyed, when it has nothing left to wait for.
   pool_.wait_for(latch_);
+  latch_.forget_waiters();
   return Status::ok;
 }
 

@@ -49,12 +49,24 @@ class Latch {
   // reused memory spuriously, and every waiter re-checks its condition), and the sleep protocol's
   // search for workers waiting for this address (sleep.md, "Waiting sleepers").
   void finish() noexcept {
+    // Everything needed after the RMW is read before it: the latch may be gone after it.
     Sleep *const sleep = sleep_;
-    const std::uint32_t before = state_.fetch_sub(kOne, std::memory_order_acq_rel);
+    std::atomic<std::uint32_t> *const word = &state_;
+    const void *const key = this;
+    const std::uint32_t before = word->fetch_sub(kOne, std::memory_order_acq_rel);
     assert(count(before) != 0 && "a latch finished more often than jobs were added");
     if (count(before) != 1) return;
-    if ((before & kBlocked) != 0) wake_all();
-    if ((before & kSleeper) != 0) sleep->wake_waiters_of(this);
+    if ((before & kBlocked) != 0) wake_all(word);
+    if ((before & kSleeper) != 0) sleep->wake_waiters_of(key);
+  }
+
+  // The owner, between uses (a group after its wait): an open latch forgets its waiters' marks, so
+  // that its next opening does not look for sleepers that are long gone. A no-op unless open.
+  void forget_waiters() noexcept {
+    std::uint32_t state = state_.load(std::memory_order_relaxed);
+    while (count(state) == 0 && state != 0 &&
+           !state_.compare_exchange_weak(state, 0, std::memory_order_relaxed)) {
+    }
   }
 
   bool done() const noexcept { return count(state_.load(std::memory_order_acquire)) == 0; }
@@ -119,8 +131,8 @@ class Latch {
 
   // Raw futex calls rather than std::atomic::wait/notify: wait_for() needs a timeout, and a
   // libstdc++ notify skips the system call unless its own waiter table has a waiter.
-  void wake_all() noexcept {
-    syscall(SYS_futex, &state_, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
+  static void wake_all(std::atomic<std::uint32_t> *word) noexcept {
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
   }
 
   std::atomic<std::uint32_t> state_;

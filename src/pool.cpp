@@ -187,7 +187,7 @@ Status Pool::wait_idle() noexcept {
 }
 
 void Pool::wait_for(Latch &latch) noexcept {
-  if (Worker *self = Worker::current(this)) {
+  if (Worker *self = Worker::current(this); self != nullptr && !self->exiting()) {
     self->wait_until(latch);
   } else {
     latch.wait();

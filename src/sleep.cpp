@@ -11,11 +11,12 @@ namespace tp::detail {
 
 namespace {
 
-// Raw futex calls on the token rather than std::atomic::wait/notify: libstdc++'s notify skips the
-// system call when its own waiter count reads zero, with a plain load after the waker's store.
-// On x86 that store and that load may be reordered against the sleeper's increment-then-check
-// (the store-buffer pattern), and the wake-up is lost. FUTEX_WAKE always enters the kernel, which
-// compares the token with the sleeper's expected value atomically: no window.
+// Raw futex calls on the token rather than std::atomic::wait/notify: libstdc++ 12's notify skips
+// the system call when its own waiter count reads zero. With the token stored with release (as it
+// was), that store and the count's load may be reordered against the sleeper's increment of the
+// count and its check of the token (the store-buffer pattern), and the wake-up is lost.
+// FUTEX_WAKE always enters the kernel, which compares the token with the sleeper's expected value
+// atomically: no window.
 void futex_wait(std::atomic<std::uint32_t> &word, std::uint32_t expected) noexcept {
   syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
 }

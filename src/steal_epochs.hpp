@@ -15,8 +15,8 @@
 // it had, and the ring waits until the counter changes. Nothing is ever read from a freed ring.
 //
 // Costs: a thief writes its own cache line twice per steal pass (one locked instruction for the
-// odd store); the owner reads every thief's line only when it frees rings, which happens when a
-// ring grew or shrank and at the moment the worker goes to sleep.
+// odd store); the owner reads every thief's line when it retires a ring (the snapshot) and when it
+// frees rings, which happens when a ring grew or shrank and when the worker goes to sleep.
 #pragma once
 
 #include <atomic>

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <string>
 #include <thread>
 
@@ -59,7 +60,7 @@ Worker::Worker(Pool &pool, std::size_t index, std::size_t deque_capacity)
 void Worker::wait_until(Latch &latch) noexcept {
   assert(tls_worker == this);
   SpinWait spin(pool_.config_.spin_limit);
-  bool searching = false;  // woken for work by the sleep protocol, and not found any yet
+  assert(!searching_ && "a job runs only once its worker stopped searching");
   while (!latch.done()) {
     Job job = pop_own();  // first the jobs this worker pushed: usually the one we wait for
     if (!job) {
@@ -68,10 +69,7 @@ void Worker::wait_until(Latch &latch) noexcept {
     }
     if (!job) job = steal_from_peers();
     if (job) {
-      if (searching) {
-        searching = false;
-        stop_searching();
-      }
+      stop_searching();
       run(job);
       spin.reset();
       continue;
@@ -79,28 +77,29 @@ void Worker::wait_until(Latch &latch) noexcept {
     if (spin.spin()) continue;
     // Nothing to help with: the jobs we wait for run on peers. Sleep like a parked worker until
     // new work arrives or the latch opens.
-    switch (sleep_until_work_or(latch, searching)) {
+    switch (sleep_until_work_or(latch)) {
       case Sleep::Wake::work:
-        searching = true;  // the waker counted us as searching
+        searching_ = true;  // the waker counted us as searching
         spin.reset();
         break;
       case Sleep::Wake::latch:
-        searching = false;  // the opener counted us as awake, not searching
+        searching_ = false;  // the opener counted us as awake, not searching
         break;
-      case Sleep::Wake::none:  // the latch opened before we slept
+      case Sleep::Wake::none:  // the latch opened before we slept: nothing changed
       case Sleep::Wake::stop:  // (never while a job waits: the pool stops once no job is left)
         break;
     }
   }
-  if (searching) stop_searching();
+  stop_searching();
 }
 
-Sleep::Wake Worker::sleep_until_work_or(Latch &latch, bool searching) noexcept {
+Sleep::Wake Worker::sleep_until_work_or(Latch &latch) noexcept {
   deque_.trim();  // empty (nothing to help with): its memory comes back while we sleep
   if (!latch.announce_sleeper()) return Sleep::Wake::none;
-  if (!sleep_.prepare_wait(index_, &latch, searching, [&] { return latch.done(); })) {
+  if (!sleep_.prepare_wait(index_, &latch, searching_, [&] { return latch.done(); })) {
     return Sleep::Wake::none;
   }
+  searching_ = false;  // registered: no longer counted as searching (if we were)
   // We no longer count as awake: work published before our registration may have found us awake
   // and woken nobody. Look again, as the last searcher does before it parks (sleep.md).
   if (pool_.work_visible()) sleep_.notify_work();
@@ -108,18 +107,29 @@ Sleep::Wake Worker::sleep_until_work_or(Latch &latch, bool searching) noexcept {
   return sleep_.wait(index_);
 }
 
+void Worker::start_searching() noexcept {
+  if (searching_) return;
+  searching_ = true;
+  sleep_.start_searching();
+}
+
 void Worker::stop_searching() noexcept {
+  if (!searching_) return;
+  searching_ = false;
   // The last searcher to find work hands the search on if there is more to find: this is how a
   // burst wakes workers one after another without waking all of them for one job.
   if (sleep_.stop_searching() && pool_.work_visible()) sleep_.notify_work();
 }
 
 Job Worker::pop_own() noexcept {
-  if (++own_turns_ == kInjectorInterval) {
-    own_turns_ = 0;
-    const std::size_t before = deque_.size_hint();
+  if (own_turns_left_ != 0) {
+    --own_turns_left_;
+  } else {
+    own_turns_left_ = kInjectorInterval;
+    took_along_ = false;
     if (Job job = take_from_injector(Take::one)) {
-      if (deque_.size_hint() > before) sleep_.notify_pushed();  // a batch came with it: share it
+      // A batch came with it, onto our deque: announce it, as a quiet worker does (sleep.md).
+      if (took_along_) sleep_.notify_pushed();
       return job;
     }
   }
@@ -164,12 +174,11 @@ void Worker::main() noexcept {
   pool_.worker_started();
 
   const unsigned quiet_rounds = std::min(config.spin_limit, kQuietRounds);
-  bool searching = false;
   for (;;) {
     Job job = pop_own();
     // One budget for the whole spin phase; a worker woken as a searcher has no quiet rounds.
-    SpinWait spin(config.spin_limit, searching ? quiet_rounds : 0);
-    if (!job && !searching) {
+    SpinWait spin(config.spin_limit, searching_ ? quiet_rounds : 0);
+    if (!job && !searching_) {
       // A waiter for the pool to drain must not wait on our quiet rounds, which a steady stream
       // of submissions would keep going for ever.
       if (pool_.has_idle_waiters()) report_finished();
@@ -177,20 +186,14 @@ void Worker::main() noexcept {
     }
     if (!job) {
       report_finished();  // before searching, and so before parking
-      if (!searching) {
-        sleep_.start_searching();
-        searching = true;
-      }
+      start_searching();
       job = search(spin);
       if (!job) {
         if (!park()) break;
         continue;  // woken up: the waker counted us as searching
       }
     }
-    if (searching) {
-      searching = false;
-      stop_searching();
-    }
+    stop_searching();
     run(job);
   }
 
@@ -286,10 +289,19 @@ void Worker::unpack(Batch *batch) noexcept {
 
 void Worker::spill(const Job *jobs, std::size_t count) noexcept {
   if (count == 0) return;
+  // These are outside jobs: the next look at the injector for fairness's sake can wait until the
+  // worker has run them too (a worker that just unpacked a batch of 1,000 pulled the next batch
+  // every 61 jobs, and its deque swelled with the whole backlog).
+  own_turns_left_ = static_cast<std::uint32_t>(
+      std::min<std::size_t>(kInjectorInterval + count, std::numeric_limits<std::uint32_t>::max()));
+  took_along_ = true;
   try {
     deque_.reserve(count);
   } catch (...) {
-    // The deque cannot grow. These jobs were accepted, so they run here rather than get lost.
+    // The deque cannot grow. These jobs were accepted, so they run here rather than get lost. As
+    // jobs, not as a searcher: one that waits would otherwise sleep still counted as searching,
+    // and submissions would wake nobody.
+    stop_searching();
     for (std::size_t i = 0; i < count; ++i) run(jobs[i]);
     return;
   }

@@ -26,13 +26,13 @@ class Worker;
 // deque, where it pops them without touching the shared queue and idle peers can steal them.
 inline constexpr std::size_t kRefill = 8;
 
-// A worker looks at the injector before its own deque once every this many jobs it takes from its
-// own deque, so that local work (a job that keeps re-submitting itself, a waiter's own spawns)
-// cannot starve outside work: an outside job waits behind at most this many local jobs on each
-// worker. tokio's choice (its global_queue_interval): a prime, so that the check does not fall
-// into step with a periodic pattern of the local work. Its cost is one look at the lanes and
-// shards per 61 jobs (a few shared cache lines), nothing on the join path: a join takes its
-// second half back with its own pop.
+// A worker looks at the injector before its own deque once every this many turns at its own deque
+// (jobs moved there from the injector do not count), so that local work (a job that keeps
+// re-submitting itself, a waiter's own spawns) cannot starve outside work: an outside job waits
+// behind at most this many local jobs on each worker. tokio's choice (its global_queue_interval): a
+// prime, so that the check does not fall into step with a periodic pattern of the local work. Its
+// cost is one look at the lanes and shards per 61 jobs (a few shared cache lines), nothing on the
+// join path: a join takes its second half back with its own pop.
 inline constexpr std::uint32_t kInjectorInterval = 61;
 
 // The worker the current thread is, if any (a thread is a worker of at most one pool). Defined
@@ -123,6 +123,10 @@ class alignas(kCacheLine) Worker {
   // The thread's body: start hooks, then find and run jobs until the pool stops.
   void main() noexcept;
 
+  // True once the worker left its loop (its stop hook may run): it takes part in no more sleeping
+  // or waking, so a wait from its stop hook blocks like an outside thread's.
+  bool exiting() const noexcept { return exiting_; }
+
  private:
   // The spin phase, in two parts of one budget: quiet rounds (still counted as busy) up to
   // `quiet_rounds` of it, then searching rounds until it is spent.
@@ -140,13 +144,15 @@ class alignas(kCacheLine) Worker {
   void spill(const Job *jobs, std::size_t count) noexcept;
   bool park() noexcept;  // false: the pool stops
   // The next job of this worker's own: from its deque, or once in kInjectorInterval turns from
-  // the injector first.
+  // the injector first (jobs moved from the injector onto the deque do not count as turns).
   Job pop_own() noexcept;
   // A worker in wait_until() with nothing to help with sleeps until new work or `latch`. Returns
-  // why it woke (Wake::none: the latch opened before it slept; nothing changed).
-  Sleep::Wake sleep_until_work_or(Latch &latch, bool searching) noexcept;
-  // A searcher that found a job, or whose wait ended: no longer searching, and if it was the last
-  // searcher and more work is visible, another worker takes over the search.
+  // why it woke (Wake::none: the latch opened before it registered; it did not sleep).
+  Sleep::Wake sleep_until_work_or(Latch &latch) noexcept;
+  // The worker counts as searching in the sleep protocol (idempotent).
+  void start_searching() noexcept;
+  // No longer searching (a no-op if it was not): it found a job, or its wait ended. If it was the
+  // last searcher and more work is visible, another worker takes over the search.
   void stop_searching() noexcept;
   void report_finished() noexcept;
 
@@ -181,7 +187,12 @@ class alignas(kCacheLine) Worker {
   // would push onto its deque now would never run, so spawn() refuses it.
   bool exiting_ = false;
   std::size_t injector_turns_ = 0;  // owner only: see take_from_injector()
-  std::uint32_t own_turns_ = 0;     // owner only: see pop_own()
+  // Owner only: own-deque turns (pop_own() calls) before the next look at the injector.
+  std::uint32_t own_turns_left_ = kInjectorInterval;
+  bool took_along_ = false;  // owner only: spill() moved injector jobs onto the deque
+  // Owner only: whether the sleep protocol counts this worker as searching. A member, not a local
+  // of the loop, because jobs run inside a wait or inline (spill()) and must see and settle it.
+  bool searching_ = false;
   std::thread thread_;
 };
 

@@ -20,13 +20,6 @@ using tp_test::PoolPtr;
 using tp_test::scaled;
 using tp_test::Watchdog;
 
-tp_pool_stats get_stats(tp_pool *pool) {
-  tp_pool_stats stats{};
-  stats.size = sizeof stats;
-  EXPECT_EQ(tp_pool_get_stats(pool, &stats), TP_OK);
-  return stats;
-}
-
 // ---- join ----
 
 struct Fib {
@@ -97,8 +90,9 @@ TEST(Join, AnUnstolenSecondHalfIsTakenBackByTheJoiningWorker) {
   ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
   EXPECT_EQ(scene.status, TP_OK);
   EXPECT_EQ(scene.a_thread, scene.b_thread);
-  EXPECT_EQ(get_stats(pool.get()).stolen, 0u);
-  EXPECT_EQ(get_stats(pool.get()).executed, 2u);  // the joining job and b (a runs inside it)
+  EXPECT_EQ(tp_test::stats_of(pool.get()).stolen, 0u);
+  EXPECT_EQ(tp_test::stats_of(pool.get()).executed,
+            2u);  // the joining job and b (a runs inside it)
 }
 
 TEST(Join, AStolenSecondHalfRunsOnAPeerWhileTheFirstWaitsForIt) {
@@ -137,7 +131,7 @@ TEST(Join, AStolenSecondHalfRunsOnAPeerWhileTheFirstWaitsForIt) {
   ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
   EXPECT_EQ(scene.status, TP_OK);
   EXPECT_NE(scene.a_thread, scene.b_thread);
-  EXPECT_EQ(get_stats(pool.get()).stolen, 1u);
+  EXPECT_EQ(tp_test::stats_of(pool.get()).stolen, 1u);
 }
 
 struct Chain {

@@ -26,13 +26,6 @@ using tp_test::PoolPtr;
 using tp_test::scaled;
 using tp_test::Watchdog;
 
-tp_pool_stats get_stats(tp_pool *pool) {
-  tp_pool_stats stats{};
-  stats.size = sizeof stats;
-  EXPECT_EQ(tp_pool_get_stats(pool, &stats), TP_OK);
-  return stats;
-}
-
 void increment(void *arg) { static_cast<std::atomic<std::uint64_t> *>(arg)->fetch_add(1); }
 
 // ---- the seed's tests, translated ----
@@ -154,7 +147,7 @@ TEST(ExactlyOnce, FourProducersAndNestedSpawnsRunEveryJobOnce) {
   for (std::size_t i = 0; i < run.seen.size(); ++i) {
     ASSERT_EQ(run.seen[i].load(), 1) << "job " << i;
   }
-  const tp_pool_stats stats = get_stats(pool.get());
+  const tp_pool_stats stats = tp_test::stats_of(pool.get());
   EXPECT_EQ(stats.executed, run.seen.size());
   EXPECT_EQ(stats.from_injector, kProducers * roots_per_producer);
   tree_run = nullptr;
@@ -191,7 +184,7 @@ TEST(ExactlyOnce, BatchesFromOutsideAndInsideRunEveryJobOnce) {
   EXPECT_EQ(context.status, TP_OK);
   for (auto &count : ran) ASSERT_EQ(count.load(), 1u);
   for (auto &count : inner) ASSERT_EQ(count.load(), 1u);
-  const tp_pool_stats stats = get_stats(pool.get());
+  const tp_pool_stats stats = tp_test::stats_of(pool.get());
   EXPECT_EQ(stats.executed, batches * kBatch + 1 + inner.size());
   EXPECT_EQ(stats.from_injector, batches * kBatch + 1);
 }
@@ -255,7 +248,7 @@ TEST(Shutdown, RacingSubmittersLoseNothingAndRunNothingRefused) {
   RecordProperty("refused", static_cast<int>(refused_count));
   EXPECT_EQ(accepted_count + refused_count, ran.size());
   EXPECT_GE(accepted_count, kSubmitters * (per_submitter / 2));  // all before shutdown started
-  EXPECT_EQ(get_stats(pool).executed, accepted_count);
+  EXPECT_EQ(tp_test::stats_of(pool).executed, accepted_count);
   EXPECT_EQ(tp_pool_shutdown(pool), TP_OK);  // idempotent
   std::atomic<std::uint64_t> late{0};
   EXPECT_EQ(tp_pool_execute(pool, increment, &late), TP_ERR_SHUTDOWN);
@@ -388,7 +381,7 @@ TEST(Stats, PerWorkerCountersAddUpToTheTotals) {
   for (std::size_t i = 0; i < jobs; ++i)
     ASSERT_EQ(tp_pool_execute(pool.get(), increment, &ran), TP_OK);
   ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
-  const tp_pool_stats total = get_stats(pool.get());
+  const tp_pool_stats total = tp_test::stats_of(pool.get());
   tp_pool_stats sum{};
   for (std::size_t w = 0; w < 3; ++w) {
     tp_pool_stats one{};
@@ -437,7 +430,7 @@ TEST(Exceptions, AThrowingJobIsCountedAndTheWorkerCarriesOn) {
   }
   ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
   EXPECT_EQ(ran.load(), 10u);
-  const tp_pool_stats stats = get_stats(pool.get());
+  const tp_pool_stats stats = tp_test::stats_of(pool.get());
   EXPECT_EQ(stats.exceptions, 20u);
   EXPECT_EQ(stats.executed, 30u);
 }

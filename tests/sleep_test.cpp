@@ -24,13 +24,6 @@ using tp_test::PoolPtr;
 using tp_test::scaled;
 using tp_test::Watchdog;
 
-tp_pool_stats get_stats(tp_pool *pool) {
-  tp_pool_stats stats{};
-  stats.size = sizeof stats;
-  EXPECT_EQ(tp_pool_get_stats(pool, &stats), TP_OK);
-  return stats;
-}
-
 void increment(void *arg) { static_cast<std::atomic<std::uint64_t> *>(arg)->fetch_add(1); }
 
 // ---- no lost wake-ups ----
@@ -51,8 +44,8 @@ void park_then_submit_rounds(std::size_t workers, unsigned spin_limit, std::size
     ping.done.acquire();  // the watchdog fails the test if a wake-up is ever lost
   }
   ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
-  EXPECT_EQ(get_stats(pool.get()).executed, rounds);
-  EXPECT_GT(get_stats(pool.get()).parks, 0u);  // the workers did go to sleep in between
+  EXPECT_EQ(tp_test::stats_of(pool.get()).executed, rounds);
+  EXPECT_GT(tp_test::stats_of(pool.get()).parks, 0u);  // the workers did go to sleep in between
 }
 
 TEST(NoLostWakeups, OneWorkerParkingAtOnce) { park_then_submit_rounds(1, 0, scaled(100000)); }
@@ -83,7 +76,7 @@ TEST(NoLostWakeups, JobsSpawnedByJobsWakeParkedPeers) {
               TP_OK);
     ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
   }
-  EXPECT_EQ(get_stats(pool.get()).stolen, rounds);
+  EXPECT_EQ(tp_test::stats_of(pool.get()).stolen, rounds);
 }
 
 TEST(NoThunderingHerd, EachSubmissionWakesAtMostOneWorker) {
@@ -93,7 +86,7 @@ TEST(NoThunderingHerd, EachSubmissionWakesAtMostOneWorker) {
   PoolPtr pool = make_pool(4, 0);
   Watchdog watchdog("single jobs into a parked pool", 60s,
                     [&] { return tp_test::describe_workers(pool.get()); });
-  while (get_stats(pool.get()).parks < 4) std::this_thread::yield();  // all asleep
+  while (tp_test::stats_of(pool.get()).parks < 4) std::this_thread::yield();  // all asleep
   Ping ping;
   const std::size_t rounds = scaled(2000);
   for (std::size_t round = 0; round < rounds; ++round) {
@@ -103,7 +96,7 @@ TEST(NoThunderingHerd, EachSubmissionWakesAtMostOneWorker) {
     ping.done.acquire();
   }
   ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
-  EXPECT_LE(get_stats(pool.get()).parks, 4 + rounds);
+  EXPECT_LE(tp_test::stats_of(pool.get()).parks, 4 + rounds);
 }
 
 TEST(NoLostWakeups, WorkArrivingWhileEveryWorkerBlocksInAWaitStillRuns) {
@@ -171,10 +164,7 @@ struct StolenJoin {
 };
 
 std::uint64_t parks_of(tp_pool *pool, int worker) {
-  tp_pool_stats stats{};
-  stats.size = sizeof stats;
-  tp_pool_get_worker_stats(pool, static_cast<std::size_t>(worker), &stats);
-  return stats.parks;
+  return tp_test::stats_of(pool, static_cast<std::size_t>(worker)).parks;
 }
 
 void stolen_join(void *arg) {

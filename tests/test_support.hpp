@@ -75,6 +75,22 @@ inline PoolPtr make_pool(std::size_t workers, unsigned spin_limit = TP_DEFAULT_S
   return PoolPtr(pool);
 }
 
+// The pool's totals (TP_OK is checked by the caller's expectations on the fields).
+inline tp_pool_stats stats_of(tp_pool *pool) {
+  tp_pool_stats stats{};
+  stats.size = sizeof stats;
+  tp_pool_get_stats(pool, &stats);
+  return stats;
+}
+
+// One worker's counters.
+inline tp_pool_stats stats_of(tp_pool *pool, std::size_t worker) {
+  tp_pool_stats stats{};
+  stats.size = sizeof stats;
+  tp_pool_get_worker_stats(pool, worker, &stats);
+  return stats;
+}
+
 // Each worker's counters, for watchdog messages.
 inline std::string describe_workers(tp_pool *pool) {
   std::string text;

@@ -115,7 +115,8 @@ typedef struct tp_pool_stats {
   uint64_t executed;      /* jobs run (including those that threw) */
   uint64_t stolen;        /* jobs taken from another worker's deque */
   uint64_t from_injector; /* jobs taken out of the external submission queue */
-  uint64_t parks;         /* times a worker went to sleep in the kernel */
+  uint64_t parks;         /* times a worker went to sleep in the kernel (idle, or waiting in a
+                             join or group wait with nothing to help with) */
   uint64_t exceptions;    /* jobs that ended by throwing a C++ exception (caught and counted) */
   uint64_t pinned;        /* workers bound to the CPUs their placement asked for (0 or 1 for one
                              worker); with TP_PIN_CORES, a worker the OS refused to bind runs
