@@ -28,9 +28,9 @@ constexpr std::size_t kPiecesPerWorker = 8;
   return Status::ok;
 }
 
-}  // namespace
-
-Status join(Pool &pool, Job a, Job b) noexcept {
+// The body of join(), inlined into both callers: tp_pool_join (through join()) and the parallel
+// loop's halving (run_range), where a call per level cost 11 instructions per join (callgrind).
+[[gnu::always_inline]] inline Status join_inline(Pool &pool, Job a, Job b) noexcept {
   Worker *self = Worker::current(&pool);
   if (self == nullptr) return join_from_outside(pool, a, b);
 
@@ -61,6 +61,10 @@ Status join(Pool &pool, Job a, Job b) noexcept {
   return Status::ok;
 }
 
+}  // namespace
+
+Status join(Pool &pool, Job a, Job b) noexcept { return join_inline(pool, a, b); }
+
 namespace {
 
 // One piece of a parallel_for, on the stack of the join that made it.
@@ -83,7 +87,7 @@ void run_range(void *pointer) {
   left.hi = mid;
   right.lo = mid;
   // On a worker a join cannot fail; it runs both halves whatever happens.
-  join(*range.pool, Job{&run_range, &left}, Job{&run_range, &right});
+  join_inline(*range.pool, Job{&run_range, &left}, Job{&run_range, &right});
 }
 
 }  // namespace

@@ -126,6 +126,7 @@ Job Worker::pop_own() noexcept {
     --own_turns_left_;
   } else {
     own_turns_left_ = kInjectorInterval;
+    deque_.shrink_if_mostly_empty();  // a ring that grew for a burst gives memory back as it drains
     took_along_ = false;
     if (Job job = take_from_injector(Take::one)) {
       // A batch came with it, onto our deque: announce it, as a quiet worker does (sleep.md).

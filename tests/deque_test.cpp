@@ -180,33 +180,48 @@ TEST(DequeStress, ExactlyOnceWithEightThieves) { stress(8, 64); }
 
 // ---- memory comes back: shrinking, trimming, freeing retired rings ----
 
-TEST(DequeMemory, ADrainingRingShrinksAndTrimReturnsToTheInitialCapacity) {
+TEST(DequeMemory, AMostlyEmptyBigRingShrinksAndTrimReturnsToTheInitialCapacity) {
   StealEpochs epochs(1);
   StealingDeque deque(4, &epochs);
-  for (std::uintptr_t i = 0; i < 1000; ++i) deque.push(numbered(i));
-  EXPECT_GE(deque.capacity(), 1000u);
-  const std::size_t grown = deque.capacity();
-  for (std::uintptr_t i = 0; i < 990; ++i) ASSERT_TRUE(deque.pop());
-  EXPECT_LT(deque.capacity(), grown);  // shrank while draining...
-  EXPECT_GE(deque.capacity(), 10u);
-  for (std::uintptr_t i = 10; i-- > 0;) ASSERT_EQ(number(deque.pop()), i);  // ...keeping every job
+  for (std::uintptr_t i = 0; i < 20000; ++i) deque.push(numbered(i));
+  EXPECT_EQ(deque.capacity(), 32768u);
+  deque.shrink_if_mostly_empty();
+  EXPECT_EQ(deque.capacity(), 32768u);  // full: stays
+  for (std::uintptr_t i = 0; i < 18500; ++i) ASSERT_TRUE(deque.pop());
+  for (int round = 0; round < 10; ++round) deque.shrink_if_mostly_empty();
+  // 1,500 jobs left: halved while they were under 1/8 of the ring, down to 8,192 (1,500 is not
+  // under 1/8 of that).
+  EXPECT_EQ(deque.capacity(), 8192u);
+  for (std::uintptr_t i = 1500; i-- > 0;) ASSERT_EQ(number(deque.pop()), i);  // every job kept
   EXPECT_FALSE(deque.pop());
   deque.trim();
   EXPECT_EQ(deque.capacity(), 4u);
   EXPECT_EQ(deque.retired_rings(), 0u);  // no thief in a pass: all freed
 }
 
+TEST(DequeMemory, ARingOfUpTo4096JobsIsKept) {
+  StealEpochs epochs(1);
+  StealingDeque deque(4, &epochs);
+  for (std::uintptr_t i = 0; i < 3000; ++i) deque.push(numbered(i));
+  while (deque.pop()) {
+  }
+  deque.shrink_if_mostly_empty();
+  deque.trim();
+  EXPECT_EQ(deque.capacity(), 4096u);  // a batch regrowing it each time would cost more
+  EXPECT_EQ(deque.retired_rings(), 0u);
+}
+
 TEST(DequeMemory, ARingAThiefMayStillReadIsNotFreedUntilItsPassEnds) {
   StealEpochs epochs(1);
   StealingDeque deque(2, &epochs);
   epochs.enter(0);  // a thief's pass under way: it may hold the current ring
-  for (std::uintptr_t i = 0; i < 64; ++i) deque.push(numbered(i));  // grows, retiring rings
-  for (std::uintptr_t i = 0; i < 64; ++i) ASSERT_TRUE(deque.pop());
+  for (std::uintptr_t i = 0; i < 5000; ++i) deque.push(numbered(i));  // grows, retiring rings
+  while (deque.pop()) {
+  }
   EXPECT_GT(deque.retired_rings(), 0u);
   deque.trim();  // back to 2, but the pass may still read the old rings: kept
   EXPECT_EQ(deque.capacity(), 2u);
-  const std::size_t kept = deque.retired_rings();
-  EXPECT_GT(kept, 0u);
+  EXPECT_GT(deque.retired_rings(), 0u);
   epochs.leave(0);
   deque.trim();  // the pass ended: freed
   EXPECT_EQ(deque.retired_rings(), 0u);
@@ -244,10 +259,13 @@ void stress_with_reclamation(int thieves) {
     });
   }
   std::size_t next = 0;
-  for (std::size_t burst = 1; next < total; burst = burst * 3 % 2000 + 1) {
+  for (std::size_t burst = 1; next < total; burst = burst * 7 % 20000 + 1) {
     for (std::size_t k = 0; k < burst && next < total; ++k) deque.push(numbered(next++));
-    while (Job job = deque.pop()) take(job);  // drains: shrinks on the way down
-    deque.trim();                             // empty: back to 4, frees what it may
+    for (std::size_t popped = 0; Job job = deque.pop(); ++popped) {
+      take(job);
+      if (popped % 61 == 0) deque.shrink_if_mostly_empty();  // as a worker does now and then
+    }
+    deque.trim();  // empty: a big ring back to 4, frees what it may
   }
   owner_done.store(true, std::memory_order_release);
   for (auto &thread : threads) thread.join();
@@ -255,7 +273,7 @@ void stress_with_reclamation(int thieves) {
   for (std::size_t i = 0; i < total; ++i) ASSERT_EQ(seen[i].load(), 1) << "job " << i;
   deque.trim();  // no thief left in a pass: whatever a preempted thief held up is freed now
   EXPECT_EQ(deque.retired_rings(), 0u);
-  EXPECT_EQ(deque.capacity(), 4u);
+  EXPECT_LE(deque.capacity(), 4096u);
 }
 
 TEST(DequeStress, ExactlyOnceWhileRingsGrowShrinkAndAreFreedWithOneThief) {
