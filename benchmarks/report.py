@@ -10,10 +10,11 @@ machine whose speed drifts between runs (shared VMs do) moves both numbers of a 
 
     report.py --binary build/release/benchmarks/peers_bench --out benchmarks [--runs 5] [--quick]
 
-With --compare OLD_LIB_DIR (the build folder of an earlier commit, holding its libtp.so.0), each
-run also runs the tp rows again with that library (the same benchmark binary, LD_LIBRARY_PATH), as
-the peer `tp@base`: its paired ratio is the before/after comparison of a change to the library,
-measured in the same minutes (above 1, the change made tp faster). The same binary, so that the
+With --compare OLD_LIB_DIR (the build folder of an earlier commit, holding its libtp.so.0), only
+tp's rows run, group by group: with this build's library, and right after (or before: the order
+alternates between runs) with the earlier one, as the peer `tp@base` (same benchmark binary,
+LD_LIBRARY_PATH). Its paired ratio is the before/after comparison of a change to the library, each
+pair measured within seconds (above 1, the change made tp faster). The same binary, so that the
 comparison is not blurred by where the compiler happened to place the benchmark's own loops.
 """
 
@@ -62,24 +63,53 @@ def parse(results, samples, suffix=""):
         samples.setdefault((group, peer), {"unit": unit, "values": []})["values"].append(value)
 
 
-def run(binary, runs, quick, compare=None):
+def run_binary(binary, quick, benchmark_filter=None, library=None):
+    command = [binary, "--benchmark_format=json"]
+    env = dict(os.environ)
+    if benchmark_filter:
+        command.append("--benchmark_filter=" + benchmark_filter)
+    if library:
+        env["LD_LIBRARY_PATH"] = os.path.abspath(library)
+    if quick:
+        command += ["--quick", "--benchmark_min_time=0.05"]
+    output = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(output)
+
+
+def run(binary, runs, quick):
     samples = {}
     context = None
     for index in range(runs):
         print("run %d of %d ..." % (index + 1, runs), file=sys.stderr, flush=True)
-        for library, suffix in [(None, "")] + ([(compare, "@base")] if compare else []):
-            command = [binary, "--benchmark_format=json"]
-            env = dict(os.environ)
-            if library:
-                command.append("--benchmark_filter=/tp(_batch)?(/|$)|^Z_alloc/")
-                env["LD_LIBRARY_PATH"] = os.path.abspath(library)
-            if quick:
-                command += ["--quick", "--benchmark_min_time=0.05"]
-            output = subprocess.run(command, check=True, capture_output=True, text=True,
-                                    env=env).stdout
-            results = json.loads(output)
-            context = context or results["context"]
-            parse(results, samples, suffix)
+        results = run_binary(binary, quick)
+        context = context or results["context"]
+        parse(results, samples)
+    return samples, context
+
+
+def run_compare(binary, runs, quick, library):
+    """tp's rows only, with this build's library and with the one in `library`, one group at a
+    time and back to back, so that both sides of each pair see the same minute of the machine."""
+    names = subprocess.run([binary, "--benchmark_list_tests"], check=True, capture_output=True,
+                           text=True).stdout.split()
+    groups = []
+    for name in names:
+        group, peer = name.split("/")[:2]
+        if (peer in ("tp", "tp_batch") or group == "Z_alloc") and group not in groups:
+            groups.append(group)
+    samples = {}
+    context = None
+    for index in range(runs):
+        print("run %d of %d ..." % (index + 1, runs), file=sys.stderr, flush=True)
+        for group in groups:
+            only = "^%s/%s" % (group, "" if group == "Z_alloc" else "tp(_batch)?/")
+            sides = [(None, ""), (library, "@base")]
+            if index % 2 == 1:
+                sides.reverse()  # neither side always goes first
+            for side_library, suffix in sides:
+                results = run_binary(binary, quick, only, side_library)
+                context = context or results["context"]
+                parse(results, samples, suffix)
     return samples, context
 
 
@@ -198,8 +228,10 @@ def main():
             data = json.load(saved)
         samples = {tuple(key.split("|")): value for key, value in data["samples"].items()}
         context, runs = data["context"], data["runs"]
+    elif args.compare:
+        samples, context = run_compare(args.binary, runs, args.quick, args.compare)
     else:
-        samples, context = run(args.binary, runs, args.quick, args.compare)
+        samples, context = run(args.binary, runs, args.quick)
     text, ratios = table(samples)
     notes = "\n".join("- `%s`: %s" % (g, n) for g, n in METRIC_NOTES.items())
     command = "python3 benchmarks/report.py --binary %s --out %s --runs %d%s%s" % (

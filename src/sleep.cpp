@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include "spin_wait.hpp"
+
 namespace tp::detail {
 
 namespace {
@@ -23,6 +25,9 @@ void futex_wait(std::atomic<std::uint32_t> &word, std::uint32_t expected) noexce
 void futex_wake_one(std::atomic<std::uint32_t> &word) noexcept {
   syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
+
+// Rounds a sleeper spends on its token before the futex (half paused, half yielded).
+constexpr unsigned kTokenSpinRounds = 16;
 
 }  // namespace
 
@@ -134,6 +139,12 @@ void Sleep::wake_waiters_of(const void *latch) noexcept {
 
 Sleep::Wake Sleep::wait(std::size_t worker) noexcept {
   std::atomic<std::uint32_t> &token = parkers_[worker].token;
+  // A few rounds before the futex: a wake-up that comes right after the worker listed itself (a
+  // submission that found it asleep a moment ago) then costs the woken side nothing. As
+  // libstdc++'s atomic wait did, which the token used before: without these rounds a round trip
+  // of a 4.5 us job took 1.3-1.8x as long (B_cpu_bound, 12 interleaved pairs).
+  SpinWait spin(kTokenSpinRounds);
+  spin.until([&] { return token.load(std::memory_order_acquire) != 0; });
   std::uint32_t why;
   while ((why = token.load(std::memory_order_acquire)) == 0) {
     futex_wait(token, 0);  // returns on a wake, a signal, or at once if the token changed

@@ -62,6 +62,27 @@ class StealEpochs {
     return true;
   }
 
+  // A thief's steal pass, as a scope, entered on the first enter() call (if any).
+  class LazyPass {
+   public:
+    LazyPass(StealEpochs &epochs, std::size_t thief) noexcept : epochs_(epochs), thief_(thief) {}
+    ~LazyPass() {
+      if (entered_) epochs_.leave(thief_);
+    }
+    LazyPass(const LazyPass &) = delete;
+    LazyPass &operator=(const LazyPass &) = delete;
+    void enter() noexcept {
+      if (entered_) return;
+      entered_ = true;
+      epochs_.enter(thief_);
+    }
+
+   private:
+    StealEpochs &epochs_;
+    std::size_t thief_;
+    bool entered_ = false;
+  };
+
   // A thief's steal pass, as a scope.
   class Pass {
    public:
