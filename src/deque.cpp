@@ -110,26 +110,6 @@ Job StealingDeque::pop() noexcept {
   return job;
 }
 
-StealingDeque::StealResult StealingDeque::steal(Job &out) noexcept {
-  std::int64_t top = top_.load(seq_cst);
-  // seq_cst orders this read after the read of top (the paper's fence) and acquires the owner's
-  // release store in push, which makes the slot and the job's data visible.
-  const std::int64_t bottom = bottom_.load(seq_cst);
-  if (top >= bottom) {
-    return StealResult::empty;
-  }
-  // Read the ring after bottom: a bottom that covers a slot in a newer ring implies we see that
-  // ring. seq_cst rather than acquire: with the thief's odd store of its steal-pass counter it
-  // makes the Dekker pair that lets the owner free retired rings (steal_epochs.hpp).
-  const Ring *ring = ring_.load(seq_cst);
-  const Job job = ring->get(top);
-  if (!top_.compare_exchange_strong(top, top + 1, seq_cst, relaxed)) {
-    return StealResult::lost_race;
-  }
-  out = job;
-  return StealResult::success;
-}
-
 std::size_t StealingDeque::size_hint() const noexcept {
   const std::int64_t size = bottom_.load(relaxed) - top_.load(relaxed);
   return size > 0 ? static_cast<std::size_t>(size) : 0;

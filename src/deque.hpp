@@ -69,8 +69,32 @@ class StealingDeque {
   // Owner only. The most recently pushed job, or an empty Job.
   Job pop() noexcept;
 
-  // Any thread. The oldest job, when this thread won it.
-  StealResult steal(Job &out) noexcept;
+  // Any thread. The oldest job, when this thread won it. `before_ring()` is called once the deque
+  // is seen non-empty, before the ring is read: a thief announces its steal pass there
+  // (steal_epochs.hpp), so that a look at an empty deque writes nothing.
+  template <class BeforeRing>
+  StealResult steal(Job &out, BeforeRing &&before_ring) noexcept {
+    std::int64_t top = top_.load(std::memory_order_seq_cst);
+    // seq_cst orders this read after the read of top (the paper's fence) and acquires the owner's
+    // release store in push, which makes the slot and the job's data visible.
+    const std::int64_t bottom = bottom_.load(std::memory_order_seq_cst);
+    if (top >= bottom) return StealResult::empty;
+    before_ring();
+    // Read the ring after bottom: a bottom that covers a slot in a newer ring implies we see that
+    // ring. seq_cst rather than acquire: with the thief's odd store of its steal-pass counter it
+    // makes the Dekker pair that lets the owner free retired rings (steal_epochs.hpp).
+    const Ring *ring = ring_.load(std::memory_order_seq_cst);
+    const Job job = ring->get(top);
+    if (!top_.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst,
+                                      std::memory_order_relaxed)) {
+      return StealResult::lost_race;
+    }
+    out = job;
+    return StealResult::success;
+  }
+  StealResult steal(Job &out) noexcept {
+    return steal(out, [] {});
+  }
 
   // Any thread; a hint only (it may be stale by the time the caller looks at it).
   bool looks_empty() const noexcept {

@@ -324,9 +324,9 @@ Job Worker::steal_from_peers() noexcept {
   // A lost race means another thief took that job; the next round looks again.
   auto try_steal = [&](std::size_t victim, Job &job) {
     StealingDeque &deque = pool_.workers_[victim]->deque();
-    if (deque.looks_empty()) return false;
-    pass.enter();
-    if (deque.steal(job) != StealingDeque::StealResult::success) return false;
+    if (deque.steal(job, [&] { pass.enter(); }) != StealingDeque::StealResult::success) {
+      return false;
+    }
     stats_.stolen.add();
     return true;
   };
