@@ -13,7 +13,6 @@ namespace tp::detail {
 namespace {
 constexpr std::memory_order relaxed = std::memory_order_relaxed;
 constexpr std::memory_order acquire = std::memory_order_acquire;
-constexpr std::memory_order release = std::memory_order_release;
 constexpr std::memory_order seq_cst = std::memory_order_seq_cst;
 }  // namespace
 
