@@ -120,6 +120,9 @@ tp_pool *tp_pool_ = nullptr;
 std::unique_ptr<bench::NaivePool> naive_pool;
 #if TP_BENCH_HAVE_TBB
 std::unique_ptr<tbb::task_arena> arena;
+// oneTBB at its defaults, as a user who writes `tbb::task_arena arena;` gets it: concurrency = the
+// machine's parallelism, one slot kept for the calling thread, so one worker thread on 2 cores.
+std::unique_ptr<tbb::task_arena> default_arena;
 #endif
 
 void no_op(void *) {}
@@ -169,6 +172,15 @@ void round_trip_tbb(benchmark::State &state) {
   for (auto _ : state) {
     trip.flag.reset();
     arena->enqueue([&] { trip.work(); });
+    trip.flag.wait();
+  }
+}
+template <bool kCpuBound>
+void round_trip_tbb_default(benchmark::State &state) {
+  RoundTrip<kCpuBound> trip;
+  for (auto _ : state) {
+    trip.flag.reset();
+    default_arena->enqueue([&] { trip.work(); });
     trip.flag.wait();
   }
 }
@@ -287,6 +299,18 @@ void throughput_tbb(benchmark::State &state) {
         arena->enqueue([&] { left.done(); });
       },
       [&] { left.wait(); });
+}
+// oneTBB at its best and at its defaults: the producing thread runs a task_group inside the
+// default arena (its jobs go to its own deque, the arena's worker steals them, and wait() helps).
+void throughput_tbb_default(benchmark::State &state) {
+  for (auto _ : state) {
+    default_arena->execute([] {
+      tbb::task_group group;
+      for (std::size_t i = 0; i < sizes.throughput; ++i) group.run([] {});
+      group.wait();
+    });
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(sizes.throughput));
 }
 #endif
 #if TP_BENCH_HAVE_OPENMP
@@ -708,6 +732,7 @@ void add_once(const char *name, Fn fn, int producers = 0) {
 void register_all() {
   add("A_trivial/tp", round_trip_tp<false>);
   TBB_ONLY(add("A_trivial/tbb", round_trip_tbb<false>));
+  TBB_ONLY(add("A_trivial/tbb_default", round_trip_tbb_default<false>));
   add("A_trivial/naive", round_trip_naive<false>);
   add("A_trivial/spawn", round_trip_spawn<false>);
 
@@ -726,6 +751,7 @@ void register_all() {
   add_once("D_throughput_1p/tp", throughput_tp, 1);
   add_once("D_throughput_1p/tp_batch", throughput_tp_batch, 1);
   TBB_ONLY(add_once("D_throughput_1p/tbb", throughput_tbb, 1));
+  TBB_ONLY(add_once("D_throughput_1p/tbb_default", throughput_tbb_default, 1));
   OMP_ONLY(add_once("D_throughput_1p/omp", throughput_omp));
   add_once("D_throughput_1p/naive", throughput_naive, 1);
   add_once("D_throughput_4p/tp", throughput_tp, 4);
@@ -785,6 +811,8 @@ int main(int argc, char **argv) {
                                            workers + 1);
   arena = std::make_unique<tbb::task_arena>(static_cast<int>(workers), 0);
   arena->initialize();
+  default_arena = std::make_unique<tbb::task_arena>();
+  default_arena->initialize();
 #else
   std::fprintf(stderr, "oneTBB not found at configure time: the tbb rows are skipped\n");
 #endif

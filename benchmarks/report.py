@@ -41,7 +41,7 @@ METRIC_NOTES = {
     "I_skynet": "tree of 10^6 leaves, 10 children per node",
     "Z_alloc": "allocations per job on tp's hot paths (must be 0)",
 }
-PEERS = ["tp", "tp_batch", "tbb", "omp", "naive", "spawn", "serial"]
+PEERS = ["tp", "tp_batch", "tbb", "tbb_default", "rayon", "omp", "naive", "spawn", "serial"]
 
 
 def parse(results, samples, suffix=""):
@@ -76,14 +76,28 @@ def run_binary(binary, quick, benchmark_filter=None, library=None):
     return json.loads(output)
 
 
-def run(binary, runs, quick):
+def run(binary, runs, quick, peers=()):
+    """Each run goes through peers_bench, then through every other peer's program (rayon's), which
+    prints the same JSON. A peer whose program is missing or fails is skipped with a line."""
     samples = {}
     context = None
+    usable = []
+    for peer in peers:
+        if os.access(peer, os.X_OK):
+            usable.append(peer)
+        else:
+            print("peer %s: not built (no cargo or crate?): skipped" % peer, file=sys.stderr)
     for index in range(runs):
         print("run %d of %d ..." % (index + 1, runs), file=sys.stderr, flush=True)
         results = run_binary(binary, quick)
         context = context or results["context"]
         parse(results, samples)
+        for peer in list(usable):
+            try:
+                parse(run_binary(peer, quick), samples)
+            except (subprocess.CalledProcessError, ValueError, KeyError) as error:
+                print("peer %s failed (%s): skipped" % (peer, error), file=sys.stderr)
+                usable.remove(peer)
     return samples, context
 
 
@@ -219,6 +233,8 @@ def main():
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--quick", action="store_true", help="small sizes, one run: under a minute")
     parser.add_argument("--from-samples", help="rebuild the table and chart from a results.json")
+    parser.add_argument("--peer", action="append", default=[],
+                        help="another peer's program printing Google Benchmark JSON (rayon's)")
     parser.add_argument("--compare", help="an earlier build folder: tp rows with its libtp.so.0 "
                         "run as tp@base")
     args = parser.parse_args()
@@ -231,12 +247,12 @@ def main():
     elif args.compare:
         samples, context = run_compare(args.binary, runs, args.quick, args.compare)
     else:
-        samples, context = run(args.binary, runs, args.quick)
+        samples, context = run(args.binary, runs, args.quick, args.peer)
     text, ratios = table(samples)
     notes = "\n".join("- `%s`: %s" % (g, n) for g, n in METRIC_NOTES.items())
-    command = "python3 benchmarks/report.py --binary %s --out %s --runs %d%s%s" % (
-        args.binary, args.out, runs, " --quick" if args.quick else "",
-        " --compare %s" % args.compare if args.compare else "")
+    command = "python3 benchmarks/report.py --binary %s%s --out %s --runs %d%s%s" % (
+        args.binary, "".join(" --peer %s" % p for p in args.peer), args.out, runs,
+        " --quick" if args.quick else "", " --compare %s" % args.compare if args.compare else "")
     report = "\n\n".join([
         "# libtp against its peers", "Command: `%s`" % command, describe(context, runs, args.quick),
         text, "What each group measures:\n" + notes,

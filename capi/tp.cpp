@@ -303,7 +303,9 @@ tp_status tp_pool_get_worker_stats(const tp_pool *pool, size_t worker,
 
 tp_status tp_pool_join(tp_pool *pool, tp_job_fn a, void *a_arg, tp_job_fn b, void *b_arg) noexcept {
   if (pool == nullptr || a == nullptr || b == nullptr) return TP_ERR_INVALID_ARGUMENT;
-  return guard([&] { return to_c(tp::detail::join(*core(pool), Job{a, a_arg}, Job{b, b_arg})); });
+  return guard([&] {
+    return to_c(tp::detail::join_inline(*core(pool), Job{a, a_arg}, Job{b, b_arg}));
+  });
 }
 
 tp_status tp_group_create(tp_pool *pool, tp_group **out) noexcept {

@@ -6,7 +6,8 @@ set -eu
 # python3: the Python consumer test (skipped without it)
 # libtbb-dev, gnuplot-nox: the benchmarks' oneTBB peer and the report's chart (both optional)
 # lld: icf_test links with --icf=all (skipped without it)
-packages="g++ cmake ninja-build pkg-config libboost-dev libhwloc-dev libudev-dev libgtest-dev libbenchmark-dev python3 libtbb-dev gnuplot-nox lld"
+# librust-rayon-dev: the rayon peer of the benchmark report (built offline with cargo; optional)
+packages="g++ cmake ninja-build pkg-config libboost-dev libhwloc-dev libudev-dev libgtest-dev libbenchmark-dev python3 libtbb-dev gnuplot-nox lld librust-rayon-dev"
 missing=""
 for package in $packages; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

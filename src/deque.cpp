@@ -44,25 +44,6 @@ StealingDeque::~StealingDeque() {
   }
 }
 
-void StealingDeque::push(Job job) {
-  assert(called_by_owner());
-  const std::int64_t bottom = bottom_.load(relaxed);
-  // Acquire pairs with the thieves' CAS on top: once we see that a slot was stolen, we may reuse
-  // it.
-  const std::int64_t top = top_.load(acquire);
-  Ring *ring = ring_.load(relaxed);
-  if (bottom - top > ring->capacity() - 1) {
-    ring = grow(ring, top, bottom, bottom - top + 1);
-  }
-  ring->put(bottom, job);
-  // Publishes the slot (and everything the submitter wrote before, e.g. the job's argument) to
-  // the thief that acquires `bottom_`. The paper needs only release here; seq_cst also makes the
-  // push the first half of the sleep protocol's store-load pair (Sleep::notify_pushed()), which
-  // then needs no fence. On x86-64 that is one xchg instead of a mov, and no shared line is
-  // written.
-  bottom_.store(bottom + 1, seq_cst);
-}
-
 void StealingDeque::push_many(const Job *jobs, std::size_t count) noexcept {
   assert(called_by_owner());
   const std::int64_t bottom = bottom_.load(relaxed);
@@ -84,29 +65,6 @@ void StealingDeque::reserve(std::size_t count) {
   if (needed > ring->capacity()) {
     grow(ring, top, bottom, needed);
   }
-}
-
-Job StealingDeque::pop() noexcept {
-  assert(called_by_owner());
-  const std::int64_t bottom = bottom_.load(relaxed) - 1;
-  Ring *ring = ring_.load(relaxed);
-  // Claim the bottom slot before looking at top: the seq_cst store/load pair is the store-load
-  // barrier that keeps a thief and the owner from both taking the last job.
-  bottom_.store(bottom, seq_cst);
-  std::int64_t top = top_.load(seq_cst);
-  if (top > bottom) {  // empty
-    bottom_.store(bottom + 1, relaxed);
-    return Job{};
-  }
-  Job job = ring->get(bottom);
-  if (top == bottom) {  // the last job: race the thieves for it
-    if (!top_.compare_exchange_strong(top, top + 1, seq_cst, relaxed)) {
-      job = Job{};
-    }
-    bottom_.store(bottom + 1, relaxed);
-    return job;
-  }
-  return job;
 }
 
 std::size_t StealingDeque::size_hint() const noexcept {

@@ -3,6 +3,7 @@
 #include <cassert>
 #include <new>
 
+#include "shared_writes.hpp"
 #include "worker.hpp"
 
 namespace tp::detail {
@@ -41,6 +42,7 @@ Group::~Group() {
 
 Group::Record *Group::take_record() {
   Record *record = nullptr;
+  count_shared_write(SharedLine::group);
   if (free_records_.pop(record)) return record;
   return new Record{};  // warm-up: the pool of records grows to the most jobs in flight at once
 }
@@ -61,6 +63,7 @@ void Group::run_record(void *pointer) {
 }
 
 void Group::recycle(Record *record) noexcept {
+  count_shared_write(SharedLine::group);
   try {
     if (free_records_.push(record)) return;
   } catch (...) {

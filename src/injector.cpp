@@ -7,6 +7,8 @@
 #include <new>
 #include <thread>
 
+#include "shared_writes.hpp"
+
 namespace tp::detail {
 
 namespace {
@@ -79,6 +81,7 @@ void Injector::push(Job job) {
 }
 
 void Injector::push_to_shards(Job job) {
+  count_shared_write(SharedLine::shard);
   if (!shards_[next_shard(shards_.size())]->push(job)) {
     throw std::bad_alloc();
   }
@@ -97,7 +100,10 @@ void Injector::push_batch(const Job *jobs, std::size_t count) {
 bool Injector::pop(Job &out, std::size_t home_shard) noexcept {
   const std::size_t count = shards_.size();
   for (std::size_t i = 0; i < count; ++i) {
-    if (shards_[(home_shard + i) % count]->pop(out)) return true;
+    if (shards_[(home_shard + i) % count]->pop(out)) {
+      count_shared_write(SharedLine::shard);
+      return true;
+    }
   }
   return false;
 }

@@ -17,9 +17,9 @@ namespace {
 // pieces, few enough that splitting costs little next to the work.
 constexpr std::size_t kPiecesPerWorker = 8;
 
-// Not inlined into join(): its records would enlarge the frame of every join on a worker, and a
-// join's frame is what each level of nesting costs on a worker's stack.
-[[gnu::noinline]] Status join_from_outside(Pool &pool, Job a, Job b) noexcept {
+}  // namespace
+
+Status join_from_outside(Pool &pool, Job a, Job b) noexcept {
   Latch both_done(2);
   LatchedJob a_record{a.fn, a.arg, &both_done}, b_record{b.fn, b.arg, &both_done};
   const Job both[2] = {a_record.job(), b_record.job()};
@@ -27,41 +27,6 @@ constexpr std::size_t kPiecesPerWorker = 8;
   both_done.wait();
   return Status::ok;
 }
-
-// The body of join(), inlined into both callers: tp_pool_join (through join()) and the parallel
-// loop's halving (run_range), where a call per level cost 11 instructions per join (callgrind).
-[[gnu::always_inline]] inline Status join_inline(Pool &pool, Job a, Job b) noexcept {
-  Worker *self = Worker::current(&pool);
-  if (self == nullptr) return join_from_outside(pool, a, b);
-
-  Latch b_done(1, &pool.sleep());
-  LatchedJob b_record{b.fn, b.arg, &b_done};
-  switch (pool.submit(b_record.job())) {
-    case Status::ok:
-      break;
-    case Status::out_of_memory:
-      // The deque cannot grow: run both halves here, one after the other. Still correct, just
-      // not parallel.
-      self->run_inline(a.fn, a.arg);
-      self->run_inline(b.fn, b.arg);
-      return Status::ok;
-    default:
-      return Status::shutdown;  // from on_worker_stop: nobody would run b
-  }
-  self->run_inline(a.fn, a.arg);
-  // The common case: nobody stole b, and it is still on top of our deque. Run it plainly; its
-  // latch is then never touched (one atomic read-modify-write saved per join).
-  const Job top = self->deque().pop();
-  if (top.fn == &LatchedJob::run && top.arg == &b_record) {
-    self->run(b);
-    return Status::ok;
-  }
-  if (top) self->run(top);  // something a pushed and left behind: it has to run anyway
-  self->wait_until(b_done);
-  return Status::ok;
-}
-
-}  // namespace
 
 Status join(Pool &pool, Job a, Job b) noexcept { return join_inline(pool, a, b); }
 

@@ -2,6 +2,8 @@
 
 #include <cassert>
 
+#include "shared_writes.hpp"
+
 namespace tp::detail {
 
 namespace {
@@ -45,6 +47,9 @@ Lanes::Push Lanes::try_push(Job job) noexcept {
     const bool pushed = lane.ring.push(job);
     unlock(lane.producing);
     if (pushed) {
+      // The ring's write index, which consumers read. (The producer-side try-lock is a line the
+      // producer keeps to itself while it submits: not counted.)
+      count_shared_write(SharedLine::lane);
       hint = index;
       return Push::done;
     }
@@ -59,6 +64,7 @@ std::size_t Lanes::pop(Job *out, std::size_t max, std::size_t home, std::size_t 
     const bool one = backlog != 0 && lane.ring.read_available() < backlog;
     const std::size_t taken = lane.ring.pop(out, one ? 1 : max);
     unlock(lane.consuming);
+    count_shared_write(SharedLine::lane, 2);  // the consumer-side lock and the read index
     if (taken != 0) return taken;
   }
   return 0;

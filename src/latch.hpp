@@ -15,6 +15,7 @@
 #include <ctime>
 
 #include "job.hpp"
+#include "shared_writes.hpp"
 #include "sleep.hpp"
 
 namespace tp::detail {
@@ -32,6 +33,7 @@ class Latch {
   // latch is published afterwards with release semantics, which orders this increment first.
   // At most 2^30 - 1 jobs may be unfinished at once.
   void add(std::uint32_t count = 1) noexcept {
+    count_shared_write(SharedLine::latch);
     [[maybe_unused]] const std::uint32_t before =
         state_.fetch_add(count * kOne, std::memory_order_relaxed);
     assert(Latch::count(before) + count < (1u << 30) && "too many unfinished jobs on one latch");
@@ -53,6 +55,7 @@ class Latch {
     Sleep *const sleep = sleep_;
     std::atomic<std::uint32_t> *const word = &state_;
     const void *const key = this;
+    count_shared_write(SharedLine::latch);
     const std::uint32_t before = word->fetch_sub(kOne, std::memory_order_acq_rel);
     assert(count(before) != 0 && "a latch finished more often than jobs were added");
     if (count(before) != 1) return;

@@ -131,6 +131,7 @@ Status Pool::submit_from_outside(const Job *jobs, std::size_t count) noexcept {
 bool Pool::admit_from_outside(std::uint64_t count) noexcept {
   // Count first, then look at accepting_: shutdown() stores accepting_ = false and then waits
   // for pending_ == 0, so either it sees these jobs counted or we see it refuse (seq_cst both).
+  count_shared_write(SharedLine::pending);
   pending_.fetch_add(count, seq_cst);
   if (accepting_.load(seq_cst)) return true;
   finished(count);
@@ -140,6 +141,7 @@ bool Pool::admit_from_outside(std::uint64_t count) noexcept {
 void Pool::finished(std::uint64_t count) noexcept {
   // Dekker with wait_for_no_pending(): we reach zero then look for waiters; a waiter registers
   // then looks at pending_. One of us sees the other.
+  count_shared_write(SharedLine::pending);
   const std::uint64_t before = pending_.fetch_sub(count, seq_cst);
   assert(before >= count && "more jobs finished than were accepted");
   if (before != count || idle_waiters_.load(seq_cst) == 0) return;

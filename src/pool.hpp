@@ -18,6 +18,7 @@
 #include "job.hpp"
 #include "latch.hpp"
 #include "placement.hpp"
+#include "shared_writes.hpp"
 #include "sleep.hpp"
 #include "status.hpp"
 #include "steal_epochs.hpp"
@@ -95,6 +96,7 @@ class Pool {
   bool admit_from_outside(std::uint64_t count) noexcept;
   // `count` more jobs are accepted (before they become visible).
   void add_pending(std::uint64_t count) noexcept {
+    count_shared_write(SharedLine::pending);
     pending_.fetch_add(count, std::memory_order_seq_cst);
   }
   // `count` accepted jobs have run.

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "shared_writes.hpp"
 #include "spin_wait.hpp"
 
 namespace tp::detail {
@@ -45,20 +46,14 @@ void Sleep::notify_work() noexcept {
   // state with a read-modify-write: it reads the latest value of state_, and if the last
   // searcher's RMW comes after it, that RMW synchronises with ours and its re-check of the
   // queues sees the job. No fence needed (ThreadSanitizer does not model fences).
+  count_shared_write(SharedLine::sleep_state);
   if (should_wake(state_.fetch_add(0, std::memory_order_seq_cst))) wake_one();
-}
-
-void Sleep::notify_pushed() noexcept {
-  // The push stored the deque's bottom with seq_cst; a seq_cst load of the state after it, and
-  // the searcher's seq_cst RMW on the state before its seq_cst loads of every bottom, order all
-  // four in the single total order of seq_cst operations: either we see the searcher gone, or
-  // it sees our push (sleep.md).
-  if (should_wake(state_.load(std::memory_order_seq_cst))) wake_one();
 }
 
 void Sleep::wake_one() noexcept {
   std::size_t chosen;
   {
+    count_shared_write(SharedLine::sleep_lock);
     std::lock_guard lock(mutex_);
     // Re-check under the lock: another notifier may have woken a worker meanwhile, and
     // unparked < workers_ implies a sleeper is listed only while we hold the lock.
@@ -75,17 +70,20 @@ void Sleep::wake_one() noexcept {
     }
     // The woken worker counts as awake and searching from now, so that the submissions racing
     // with its wake-up take the fast path instead of waking a second worker for the same job.
+    count_shared_write(SharedLine::sleep_state);
     state_.fetch_add(kUnparkedOne + kSearchingOne, std::memory_order_seq_cst);
   }
   unpark(chosen, Wake::work);
 }
 
 void Sleep::start_searching() noexcept {
+  count_shared_write(SharedLine::sleep_state);
   state_.fetch_add(kSearchingOne, std::memory_order_seq_cst);
 }
 
 bool Sleep::stop_searching() noexcept {
   // An RMW: it synchronises with every notify_work() RMW before it (see notify_work()).
+  count_shared_write(SharedLine::sleep_state);
   const std::uint64_t before = state_.fetch_sub(kSearchingOne, std::memory_order_seq_cst);
   assert(searching(before) >= 1 && "stop_searching() without start_searching()");
   return searching(before) == 1;
@@ -95,6 +93,8 @@ Sleep::ParkTicket Sleep::prepare_park(std::size_t worker) noexcept {
   assert(worker < workers_);
   std::uint64_t before;
   {
+    count_shared_write(SharedLine::sleep_lock);
+    count_shared_write(SharedLine::sleep_state);
     std::lock_guard lock(mutex_);
     // Checked under the lock that stop_all() takes: a worker either sees stopping_ here, or is
     // listed by the time stop_all() looks, and is woken by it.
@@ -111,6 +111,8 @@ void Sleep::register_waiting(std::size_t worker, const void *latch, bool searchi
   assert(!stopping_ && "the pool stops only once no job is left, and a waiter is inside one");
   // The same seq_cst RMW as a parking searcher's: the first half of the Dekker pair with
   // notify_work()/notify_pushed() that the caller's re-check of the queues completes.
+  count_shared_write(SharedLine::sleep_lock);  // (taken by prepare_wait())
+  count_shared_write(SharedLine::sleep_state);
   [[maybe_unused]] const std::uint64_t before =
       state_.fetch_sub(kUnparkedOne + (searching ? kSearchingOne : 0), std::memory_order_seq_cst);
   assert(unparked(before) >= 1 && (!searching || this->searching(before) >= 1));
@@ -119,6 +121,7 @@ void Sleep::register_waiting(std::size_t worker, const void *latch, bool searchi
 }
 
 void Sleep::wake_waiters_of(const void *latch) noexcept {
+  count_shared_write(SharedLine::sleep_lock);
   std::lock_guard lock(mutex_);
   // Every worker still listed as waiting for this latch. One that a notify_work() took first is
   // awake already and will see the latch open by itself. Notified under the lock: few waiters, and
@@ -132,6 +135,7 @@ void Sleep::wake_waiters_of(const void *latch) noexcept {
     parkers_[worker].waiting_on = nullptr;
     waiting_[i] = waiting_.back();
     waiting_.pop_back();
+    count_shared_write(SharedLine::sleep_state);
     state_.fetch_add(kUnparkedOne, std::memory_order_seq_cst);  // awake, not searching
     unpark(worker, Wake::latch);
   }
@@ -167,6 +171,7 @@ void Sleep::stop_all() noexcept {
 
 void Sleep::unpark(std::size_t worker, Wake why) noexcept {
   std::atomic<std::uint32_t> &token = parkers_[worker].token;
+  count_shared_write(SharedLine::token);
   [[maybe_unused]] const std::uint32_t previous =
       token.exchange(static_cast<std::uint32_t>(why), std::memory_order_release);
   assert(previous == 0 && "a sleeper is listed once, so it is woken once");

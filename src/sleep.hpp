@@ -36,8 +36,15 @@ class Sleep {
   void notify_work() noexcept;
 
   // The same, right after a push onto a deque, which publishes with a seq_cst store: then a
-  // seq_cst load is enough and no shared line is written. This is the fork-join hot path.
-  void notify_pushed() noexcept;
+  // seq_cst load is enough and no shared line is written. This is the fork-join hot path (inline).
+  void notify_pushed() noexcept {
+    // The push stored the deque's bottom with seq_cst; a seq_cst load of the state after it, and
+    // the searcher's seq_cst RMW on the state before its seq_cst loads of every bottom, order all
+    // four in the single total order of seq_cst operations: either we see the searcher gone, or
+    // it sees our push (sleep.md).
+    if (should_wake(state_.load(std::memory_order_seq_cst))) [[unlikely]]
+      wake_one();
+  }
 
   // The worker found no work in its own deque and starts looking elsewhere.
   void start_searching() noexcept;

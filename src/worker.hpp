@@ -83,14 +83,20 @@ class alignas(kCacheLine) Worker {
   // from this worker's thread. Counted before they become visible on the deque, then announced
   // (a parked peer may take them). All or nothing: out_of_memory when the deque cannot grow,
   // shutdown once the worker left its loop (from on_worker_stop: nobody would run them).
-  Status spawn(Job job) noexcept {
+  //
+  // `counted`: false for a job that runs within the running job (a join's second half: the joiner
+  // cannot return before it has run), which then is no pending job of its own: the pending count
+  // already holds the joiner. Nothing is written to a shared line for it, at any depth of a
+  // fork-join tree, also on a thief that descends a stolen subtree (which used to add to the
+  // pool's count at each level until it had finished jobs of its own to offset).
+  Status spawn(Job job, bool counted = true) noexcept {
     assert(tls_worker == this && "only the worker's own thread pushes onto its deque");
     if (exiting_) return Status::shutdown;
-    count_spawned(1);
+    if (counted) count_spawned(1);
     try {
       deque_.push(job);
     } catch (...) {
-      cancel_spawned(1);
+      if (counted) cancel_spawned(1);
       return Status::out_of_memory;
     }
     sleep_.notify_pushed();
@@ -103,6 +109,18 @@ class alignas(kCacheLine) Worker {
     run_inline(job.fn, job.arg);
     stats_.executed.add();
     ++unreported_;
+  }
+
+  // A job spawned uncounted (spawn(job, false)) that a thief runs: run() counts every job it runs
+  // as finished once it returns, so the job takes that count back first. unreported_ may wrap
+  // below zero in between; it is unsigned, and nothing reads it before run() adds the one back.
+  void uncount_running_job() noexcept { --unreported_; }
+
+  // Runs a job spawned uncounted on this worker that was not stolen (join's second half, taken
+  // back): counted as executed, not as a finished job.
+  void run_uncounted(Job job) noexcept {
+    run_inline(job.fn, job.arg);
+    stats_.executed.add();
   }
 
   // Runs `fn(arg)` here as part of the job already running (join's first half): not counted as a

@@ -1,0 +1,60 @@
+// Counting the writes that every path makes to cache lines the whole pool shares: the figure that
+// predicts how a path behaves on 64 cores when no such machine is at hand (each such write takes
+// the line away from every other core that reads it). A build option, off by default
+// (-DTP_COUNT_SHARED_WRITES=ON, the `counters` preset): then every such write adds one to a
+// process-wide counter of its kind, and benchmarks/shared_writes_bench prints them per job. Off,
+// count() compiles to nothing.
+//
+// What counts: an atomic write (a store or a read-modify-write) to a line that threads other than
+// one owner read or write as part of the pool's protocol: the pending count, the sleep state and
+// its lock, another worker's wake-up token, a latch that another thread waits on, the injector's
+// indices and locks, a group's record stack, the top of a deque a thief steals from. What does
+// not: a worker's writes to its own deque's bottom, its own counters, its own steal-pass counter;
+// plain reads.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace tp::detail {
+
+#ifdef TP_COUNT_SHARED_WRITES
+inline constexpr bool kCountSharedWrites = true;
+#else
+inline constexpr bool kCountSharedWrites = false;
+#endif
+
+enum class SharedLine : std::size_t {
+  pending,      // Pool::pending_
+  sleep_state,  // Sleep::state_
+  sleep_lock,   // Sleep::mutex_ (a lock and an unlock count as one write)
+  token,        // a sleeping worker's token, set by its waker
+  latch,        // a latch written by a thread other than the one that waits on it
+  lane,         // a submission lane's ring index (a push or a pop)
+  shard,        // an MPMC shard (a push or a pop)
+  group,        // a group's record stack (a record taken or given back)
+  deque_top,    // the top of a deque: a thief's CAS, or its owner's when it takes the last job
+  count_,
+};
+
+inline constexpr std::size_t kSharedLines = static_cast<std::size_t>(SharedLine::count_);
+
+inline const char *shared_line_name(SharedLine line) noexcept {
+  static constexpr const char *names[kSharedLines] = {
+      "pending count", "sleep state", "sleep lock",    "wake-up token", "latch",
+      "lane index",    "shard",       "group records", "deque top"};
+  return names[static_cast<std::size_t>(line)];
+}
+
+// The counters (relaxed: a counting build is not a timing build).
+inline std::atomic<std::uint64_t> shared_write_counts[kSharedLines];
+
+inline void count_shared_write(SharedLine line, std::uint64_t writes = 1) noexcept {
+  if constexpr (kCountSharedWrites) {
+    shared_write_counts[static_cast<std::size_t>(line)].fetch_add(writes,
+                                                                  std::memory_order_relaxed);
+  }
+}
+
+}  // namespace tp::detail
