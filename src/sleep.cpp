@@ -40,45 +40,58 @@ Sleep::Sleep(std::size_t workers)
   waiting_.reserve(workers);
 }
 
-void Sleep::notify_work() noexcept {
+void Sleep::notify_work(unsigned sleepers) noexcept {
   // Dekker with prepare_park() and stop_searching() (sleep.md, "Why no wake-up is lost"). The
   // job was published by a Boost.Lockfree push, whose orderings are not seq_cst, so we read the
   // state with a read-modify-write: it reads the latest value of state_, and if the last
   // searcher's RMW comes after it, that RMW synchronises with ours and its re-check of the
   // queues sees the job. No fence needed (ThreadSanitizer does not model fences).
   count_shared_write(SharedLine::sleep_state);
-  if (should_wake(state_.fetch_add(0, std::memory_order_seq_cst))) wake_one();
+  if (should_wake(state_.fetch_add(0, std::memory_order_seq_cst))) wake(sleepers);
 }
 
-void Sleep::wake_one() noexcept {
-  std::size_t chosen;
+void Sleep::wake(unsigned sleepers) noexcept {
+  constexpr unsigned kMostAtOnce = 2;
+  std::uint32_t chosen[kMostAtOnce];
+  unsigned woken = 0;
   {
     count_shared_write(SharedLine::sleep_lock);
     std::lock_guard lock(mutex_);
     // Re-check under the lock: another notifier may have woken a worker meanwhile, and
     // unparked < workers_ implies a sleeper is listed only while we hold the lock.
     if (!should_wake(state_.load(std::memory_order_seq_cst))) return;
-    if (!parked_.empty()) {
-      chosen = parked_.back();
-      parked_.pop_back();
-    } else if (!waiting_.empty()) {
-      chosen = waiting_.back();
-      waiting_.pop_back();
-      parkers_[chosen].waiting_on = nullptr;  // it searches now; its latch need not find it
-    } else {
-      return;
+    while (woken < sleepers && woken < kMostAtOnce) {
+      if (!parked_.empty()) {
+        chosen[woken] = parked_.back();
+        parked_.pop_back();
+      } else if (!waiting_.empty()) {
+        chosen[woken] = waiting_.back();
+        waiting_.pop_back();
+        parkers_[chosen[woken]].waiting_on = nullptr;  // it searches now; its latch need not
+      } else {
+        break;
+      }
+      ++woken;
     }
-    // The woken worker counts as awake and searching from now, so that the submissions racing
-    // with its wake-up take the fast path instead of waking a second worker for the same job.
+    if (woken == 0) return;
+    // The woken workers count as awake and searching from now, so that the submissions racing
+    // with their wake-up take the fast path instead of waking more workers for the same jobs.
     count_shared_write(SharedLine::sleep_state);
-    state_.fetch_add(kUnparkedOne + kSearchingOne, std::memory_order_seq_cst);
+    state_.fetch_add(woken * (kUnparkedOne + kSearchingOne), std::memory_order_seq_cst);
   }
-  unpark(chosen, Wake::work);
+  for (unsigned i = 0; i < woken; ++i) unpark(chosen[i], Wake::work);
 }
 
-void Sleep::start_searching() noexcept {
+bool Sleep::try_start_searching() noexcept {
+  // Half the workers, at least one. A CAS rather than an increment: the cap must hold.
+  const std::uint64_t cap = workers_ / 2 > 0 ? workers_ / 2 : 1;
+  std::uint64_t state = state_.load(std::memory_order_relaxed);
+  do {
+    if (searching(state) >= cap) return false;
+  } while (!state_.compare_exchange_weak(state, state + kSearchingOne, std::memory_order_seq_cst,
+                                         std::memory_order_relaxed));
   count_shared_write(SharedLine::sleep_state);
-  state_.fetch_add(kSearchingOne, std::memory_order_seq_cst);
+  return true;
 }
 
 bool Sleep::stop_searching() noexcept {
@@ -89,7 +102,7 @@ bool Sleep::stop_searching() noexcept {
   return searching(before) == 1;
 }
 
-Sleep::ParkTicket Sleep::prepare_park(std::size_t worker) noexcept {
+Sleep::ParkTicket Sleep::prepare_park(std::size_t worker, bool searching_now) noexcept {
   assert(worker < workers_);
   std::uint64_t before;
   {
@@ -99,11 +112,14 @@ Sleep::ParkTicket Sleep::prepare_park(std::size_t worker) noexcept {
     // Checked under the lock that stop_all() takes: a worker either sees stopping_ here, or is
     // listed by the time stop_all() looks, and is woken by it.
     if (stopping_) return ParkTicket{true, false};
-    before = state_.fetch_sub(kUnparkedOne + kSearchingOne, std::memory_order_seq_cst);
-    assert(searching(before) >= 1 && "only a searching worker parks");
+    before = state_.fetch_sub(kUnparkedOne + (searching_now ? kSearchingOne : 0),
+                              std::memory_order_seq_cst);
+    assert(!searching_now || searching(before) >= 1);
     parked_.push_back(static_cast<std::uint32_t>(worker));
   }
-  return ParkTicket{false, searching(before) == 1};
+  // A worker that was not searching was counted as running by every publisher until now: like a
+  // waiting sleeper, it re-checks whatever the other searchers do.
+  return ParkTicket{false, !searching_now || searching(before) == 1};
 }
 
 void Sleep::register_waiting(std::size_t worker, const void *latch, bool searching) noexcept {

@@ -31,9 +31,9 @@ class Sleep {
   };
 
   // Any thread, right after it made a job visible in the injector (or found work it wants a
-  // peer to take). Wakes one sleeper when no worker is searching; costs one atomic
-  // read-modify-write otherwise.
-  void notify_work() noexcept;
+  // peer to take). Wakes one sleeper (up to `sleepers`) when no worker is searching; costs one
+  // atomic read-modify-write otherwise.
+  void notify_work(unsigned sleepers = 1) noexcept;
 
   // The same, right after a push onto a deque, which publishes with a seq_cst store: then a
   // seq_cst load is enough and no shared line is written. This is the fork-join hot path (inline).
@@ -43,25 +43,29 @@ class Sleep {
     // four in the single total order of seq_cst operations: either we see the searcher gone, or
     // it sees our push (sleep.md).
     if (should_wake(state_.load(std::memory_order_seq_cst))) [[unlikely]]
-      wake_one();
+      wake(1);
   }
 
-  // The worker found no work in its own deque and starts looking elsewhere.
-  void start_searching() noexcept;
+  // The worker found no work in its own deque and starts looking elsewhere, unless half the
+  // workers (at least one) search already: then false, and nothing changed (tokio's cap: more
+  // searchers find no more work, they only read every deque's lines and take them from their
+  // owners).
+  bool try_start_searching() noexcept;
 
   // The searching worker found a job. True when it was the last searcher: it must then wake
   // another worker if more work is visible (see sleep.md, "the last searcher").
   bool stop_searching() noexcept;
 
   struct ParkTicket {
-    bool stopping;       // the pool is stopping: do not park, exit the worker loop
-    bool last_searcher;  // the caller was the last searcher: re-check for work before waiting
+    bool stopping;      // the pool is stopping: do not park, exit the worker loop
+    bool must_recheck;  // the caller was the last searcher, or no searcher: re-check for work
   };
 
-  // A searching worker that found nothing registers as parked. Unless `stopping`, it must then
-  // (if `last_searcher`) re-check for work and call notify_work() if it finds any, and then call
+  // A worker that found nothing registers as parked: a searcher after its spin, or a worker the
+  // searcher cap kept from searching (`searching` false). Unless `stopping`, it must then (if
+  // `must_recheck`) re-check for work and call notify_work() if it finds any, and then call
   // wait(). From this call on, the worker is counted as parked and searching no more.
-  ParkTicket prepare_park(std::size_t worker) noexcept;
+  ParkTicket prepare_park(std::size_t worker, bool searching) noexcept;
 
   // A worker waiting for the latch whose address is `latch` (Latch::announce_sleeper() done), with
   // nothing to help with, registers as a waiting sleeper, unless `opened()` (read under the lock
@@ -98,7 +102,7 @@ class Sleep {
   bool should_wake(std::uint64_t state) const noexcept {
     return searching(state) == 0 && unparked(state) < workers_;
   }
-  void wake_one() noexcept;
+  void wake(unsigned sleepers) noexcept;
   void register_waiting(std::size_t worker, const void *latch, bool searching) noexcept;
   void unpark(std::size_t worker, Wake why) noexcept;
 

@@ -107,18 +107,23 @@ Sleep::Wake Worker::sleep_until_work_or(Latch &latch) noexcept {
   return sleep_.wait(index_);
 }
 
-void Worker::start_searching() noexcept {
-  if (searching_) return;
-  searching_ = true;
-  sleep_.start_searching();
+bool Worker::start_searching() noexcept {
+  if (searching_) return true;
+  searching_ = sleep_.try_start_searching();
+  return searching_;
 }
 
 void Worker::stop_searching() noexcept {
   if (!searching_) return;
   searching_ = false;
   // The last searcher to find work hands the search on if there is more to find: this is how a
-  // burst wakes workers one after another without waking all of them for one job.
-  if (sleep_.stop_searching() && pool_.work_visible()) sleep_.notify_work();
+  // burst wakes workers without waking all of them for one job. If what it found came from a
+  // backlog (it moved jobs from the injector onto its deque: a full refill, a batch), it wakes two:
+  // a burst then reaches W workers in about log2(W) rounds of wake-ups rather than W - 1 one after
+  // another (sleep.md, "Waking for a backlog").
+  if (sleep_.stop_searching() && pool_.work_visible()) {
+    sleep_.notify_work(took_along_ ? 2 : 1);
+  }
 }
 
 Job Worker::pop_own() noexcept {
@@ -187,8 +192,9 @@ void Worker::main() noexcept {
     }
     if (!job) {
       report_finished();  // before searching, and so before parking
-      start_searching();
-      job = search(spin);
+      // At most half the workers search (sleep.md, "The searcher cap"); the others spend their
+      // budget on the injector alone, reading no peer's deque, then sleep.
+      job = start_searching() ? search(spin) : poll_injector(spin);
       if (!job) {
         if (!park()) break;
         continue;  // woken up: the waker counted us as searching
@@ -216,6 +222,18 @@ Job Worker::look_quietly(SpinWait &spin, unsigned quiet_rounds) noexcept {
     }
     if (Job job = steal_from_peers()) return job;
     if (spin.rounds() >= quiet_rounds || !spin.spin()) return Job{};
+  }
+}
+
+Job Worker::poll_injector(SpinWait &spin) noexcept {
+  for (;;) {
+    took_along_ = false;
+    if (Job job = take_from_injector()) {
+      // Not a searcher: what it took along onto its deque is announced, as a quiet worker's is.
+      if (took_along_) sleep_.notify_pushed();
+      return job;
+    }
+    if (!spin.spin()) return Job{};
   }
 }
 
@@ -353,13 +371,17 @@ Job Worker::steal_from_peers() noexcept {
 
 bool Worker::park() noexcept {
   deque_.trim();  // empty (the search found nothing): its memory comes back while we sleep
-  const Sleep::ParkTicket ticket = sleep_.prepare_park(index_);
+  const Sleep::ParkTicket ticket = sleep_.prepare_park(index_, searching_);
   if (ticket.stopping) return false;
-  // The last searcher to give up re-checks everything after registering as parked: a job
-  // published before a submitter could see us parked is found here (see sleep.md).
-  if (ticket.last_searcher && pool_.work_visible()) sleep_.notify_work();
+  searching_ = false;
+  // The last searcher to give up, and a worker that never searched (the cap), re-check everything
+  // after registering as parked: a job published before a submitter could see us parked is found
+  // here (see sleep.md).
+  if (ticket.must_recheck && pool_.work_visible()) sleep_.notify_work();
   stats_.parks.add();
-  return sleep_.wait(index_) != Sleep::Wake::stop;
+  const Sleep::Wake why = sleep_.wait(index_);
+  searching_ = why == Sleep::Wake::work;  // the waker counted us as searching
+  return why != Sleep::Wake::stop;
 }
 
 }  // namespace tp::detail

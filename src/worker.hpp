@@ -150,6 +150,7 @@ class alignas(kCacheLine) Worker {
   // `quiet_rounds` of it, then searching rounds until it is spent.
   Job look_quietly(SpinWait &spin, unsigned quiet_rounds) noexcept;
   Job search(SpinWait &spin) noexcept;
+  Job poll_injector(SpinWait &spin) noexcept;  // a worker the searcher cap kept from searching
   // How much a take from the injector moves: one job to run and up to kRefill - 1 more onto the
   // deque, or that only from a lane with a backlog (else one job; a shard gives one job, a batch
   // always comes whole).
@@ -167,8 +168,9 @@ class alignas(kCacheLine) Worker {
   // A worker in wait_until() with nothing to help with sleeps until new work or `latch`. Returns
   // why it woke (Wake::none: the latch opened before it registered; it did not sleep).
   Sleep::Wake sleep_until_work_or(Latch &latch) noexcept;
-  // The worker counts as searching in the sleep protocol (idempotent).
-  void start_searching() noexcept;
+  // The worker counts as searching in the sleep protocol (idempotent); false when the searcher
+  // cap refuses (it then counts as running, and should sleep).
+  bool start_searching() noexcept;
   // No longer searching (a no-op if it was not): it found a job, or its wait ended. If it was the
   // last searcher and more work is visible, another worker takes over the search.
   void stop_searching() noexcept;
