@@ -802,7 +802,17 @@ int main(int argc, char **argv) {
   }
   workers = tp_default_workers();
   if (const char *text = std::getenv("TP_BENCH_WORKERS")) workers = std::strtoul(text, nullptr, 10);
-  if (tp_pool_create(workers, &tp_pool_) != TP_OK) return 1;
+  {
+    // TP_BENCH_PIN=none: tp's workers unpinned (the scaling mode's oversubscribed runs).
+    tp_pool_options options;
+    tp_pool_options_init(&options);
+    options.workers = workers;
+    if (const char *pin = std::getenv("TP_BENCH_PIN");
+        pin != nullptr && std::strcmp(pin, "none") == 0) {
+      options.pin = TP_PIN_NONE;
+    }
+    if (tp_pool_create_with(&options, &tp_pool_) != TP_OK) return 1;
+  }
   naive_pool = std::make_unique<bench::NaivePool>(workers);
 #if TP_BENCH_HAVE_TBB
   // As many TBB worker threads as the other pools have workers: no slot reserved for the

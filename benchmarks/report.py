@@ -10,6 +10,10 @@ machine whose speed drifts between runs (shared VMs do) moves both numbers of a 
 
     report.py --binary build/release/benchmarks/peers_bench --out benchmarks [--runs 5] [--quick]
 
+With --scaling 1,2,4,8,16, the groups that scale (C, D_1p, E, H, I) run for tp, oneTBB and rayon
+at each worker count (TP_BENCH_WORKERS), and OUT/scaling.md and scaling.svg give each peer's
+speedup over one worker; --pin-none leaves tp's workers unpinned (oversubscribed runs).
+
 With --compare OLD_LIB_DIR (the build folder of an earlier commit, holding its libtp.so.0), only
 tp's rows run, group by group: with this build's library, and right after (or before: the order
 alternates between runs) with the earlier one, as the peer `tp@base` (same benchmark binary,
@@ -225,6 +229,98 @@ def describe(context, runs, quick):
     ])
 
 
+SCALING_GROUPS = ["C_burst", "D_throughput_1p", "E_fib", "H_parallel_for", "I_skynet"]
+SCALING_PEERS = ["tp", "tbb", "rayon"]
+
+
+def run_scaling(binary, peers, counts, runs, quick, pin_none):
+    """The groups that scale, at each worker count (TP_BENCH_WORKERS for every peer): the median
+    time over `runs`, and the speedup over the same peer with one worker."""
+    only = "^(%s)/(%s)/" % ("|".join(SCALING_GROUPS), "|".join(p for p in SCALING_PEERS
+                                                                  if p != "rayon"))
+    times = {}  # (group, peer) -> {workers: [values]}
+    context = None
+    for workers in counts:
+        os.environ["TP_BENCH_WORKERS"] = str(workers)
+        if pin_none:
+            os.environ["TP_BENCH_PIN"] = "none"
+        for index in range(runs):
+            print("%d workers, run %d of %d ..." % (workers, index + 1, runs), file=sys.stderr,
+                  flush=True)
+            samples = {}
+            results = run_binary(binary, quick, only)
+            context = context or results["context"]
+            parse(results, samples)
+            for peer in peers:
+                if os.access(peer, os.X_OK):
+                    try:
+                        parse(run_binary(peer, quick), samples)
+                    except (subprocess.CalledProcessError, ValueError, KeyError) as error:
+                        print("peer %s failed (%s)" % (peer, error), file=sys.stderr)
+            for (group, peer), entry in samples.items():
+                if group in SCALING_GROUPS and peer in SCALING_PEERS:
+                    times.setdefault((group, peer), {}).setdefault(workers, []).extend(
+                        entry["values"])
+    return times, context
+
+
+def scaling_report(times, counts, out, command, pin_none):
+    lines = ["| group | peer | " + " | ".join("%d w" % c for c in counts) + " |",
+             "|---|---|" + "---|" * len(counts)]
+    data_rows = []
+    for group in SCALING_GROUPS:
+        for peer in SCALING_PEERS:
+            series = times.get((group, peer))
+            if not series or counts[0] not in series:
+                continue
+            base = statistics.median(series[counts[0]])
+            cells = []
+            for c in counts:
+                if c in series:
+                    median = statistics.median(series[c])
+                    cells.append("%s (%.2fx)" % (human(median, "us"), base / median))
+                    data_rows.append((group, peer, c, base / median))
+                else:
+                    cells.append("-")
+            lines.append("| %s | %s | %s |" % (group, peer, " | ".join(cells)))
+    text = "\n".join(lines)
+    report = "\n\n".join([
+        "# libtp against its peers, by worker count", "Command: `%s`" % command,
+        "Each cell: the median time, and in brackets the speedup over the same peer with %d "
+        "worker(s) (above 1, faster). %s" % (
+            counts[0], "tp's workers unpinned (TP_PIN_NONE)." if pin_none else ""),
+        text, "![speedup](scaling.svg)"])
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "scaling.md"), "w") as handle:
+        handle.write(report + "\n")
+    with open(os.path.join(out, "scaling.json"), "w") as handle:
+        json.dump({"counts": counts, "times": {"|".join(k): v for k, v in times.items()}}, handle,
+                  indent=1)
+    gnuplot = shutil.which("gnuplot")
+    if gnuplot and data_rows:
+        script = ["set terminal svg size 1200,700 dynamic background rgb 'white' font 'sans,10'",
+                  "set output '%s'" % os.path.join(out, "scaling.svg"),
+                  "set multiplot layout 2,3 title 'speedup over 1 worker (higher is better)'",
+                  "set logscale x 2", "set xlabel 'workers'", "set key left top"]
+        for group in SCALING_GROUPS:
+            plots = []
+            for peer in SCALING_PEERS:
+                points = [(c, s) for g, p, c, s in data_rows if g == group and p == peer]
+                if points:
+                    plots.append((peer, points))
+            if not plots:
+                continue
+            script.append("set title '%s'" % group)
+            script.append("plot " + ", ".join(
+                "'-' using 1:2 with linespoints title '%s'" % peer for peer, _ in plots))
+            for _, points in plots:
+                script.extend("%d %.4f" % point for point in points)
+                script.append("e")
+        script.append("unset multiplot")
+        subprocess.run([gnuplot], input="\n".join(script) + "\n", text=True, check=True)
+    print(report)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -237,7 +333,20 @@ def main():
                         help="another peer's program printing Google Benchmark JSON (rayon's)")
     parser.add_argument("--compare", help="an earlier build folder: tp rows with its libtp.so.0 "
                         "run as tp@base")
+    parser.add_argument("--scaling", help="worker counts, e.g. 1,2,4,8,16: the groups that scale "
+                        "at each, speedup curves in OUT/scaling.{md,svg}")
+    parser.add_argument("--pin-none", action="store_true",
+                        help="with --scaling: tp's workers unpinned (oversubscribed runs)")
     args = parser.parse_args()
+    if args.scaling:
+        counts = [int(c) for c in args.scaling.split(",")]
+        runs = args.runs or 3
+        times, _ = run_scaling(args.binary, args.peer, counts, runs, args.quick, args.pin_none)
+        command = "python3 benchmarks/report.py --binary %s%s --out %s --runs %d --scaling %s%s%s" % (
+            args.binary, "".join(" --peer %s" % p for p in args.peer), args.out, runs,
+            args.scaling, " --pin-none" if args.pin_none else "", " --quick" if args.quick else "")
+        scaling_report(times, counts, args.out, command, args.pin_none)
+        return
     runs = args.runs or (1 if args.quick else 5)
     if args.from_samples:
         with open(args.from_samples) as saved:
