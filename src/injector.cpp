@@ -44,7 +44,8 @@ Batch *Batch::allocate(const Job *jobs, std::size_t count) {
 void Batch::release(Batch *batch) noexcept { ::operator delete(batch); }
 
 // A lane per worker (at least two, so that two submitting threads need not share one).
-Injector::Injector(std::size_t workers) : lanes_(std::clamp<std::size_t>(workers, 2, kMaxShards)) {
+Injector::Injector(std::size_t workers, bool asymmetric)
+    : lanes_(std::clamp<std::size_t>(workers, 2, kMaxShards), asymmetric) {
   const std::size_t count = std::clamp<std::size_t>(workers, 1, kMaxShards);
   shards_.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
@@ -65,24 +66,27 @@ Injector::~Injector() {
   }
 }
 
-void Injector::push(Job job) {
-  assert(job.fn != nullptr && "a job without a function would read as a batch");
+Lanes::Producer Injector::acquire_lane() noexcept {
   for (unsigned attempt = 0;; ++attempt) {
-    const Lanes::Push outcome = lanes_.try_push(job);
-    if (outcome == Lanes::Push::done) return;
+    Lanes::Producer lane = lanes_.acquire();
+    if (lane) return lane;
     // Every lane full means the workers are thousands of jobs behind, usually because this
     // thread and other submitters hold the cores they need: give the core away a few times
     // before queueing where jobs are dearer to take. Bounded, so a submission never waits for
     // the workers.
-    if (outcome == Lanes::Push::busy || attempt == kFullLaneYields) break;
+    if (lane.why() == Lanes::Producer::Why::busy || attempt == kFullLaneYields) return lane;
     std::this_thread::yield();
   }
-  push_to_shards(job);
 }
 
 void Injector::push_to_shards(Job job) {
+  assert(job.fn != nullptr && "a job without a function would read as a batch");
+  push_entry(job);
+}
+
+void Injector::push_entry(Job entry) {
   count_shared_write(SharedLine::shard);
-  if (!shards_[next_shard(shards_.size())]->push(job)) {
+  if (!shards_[next_shard(shards_.size())]->push(entry)) {
     throw std::bad_alloc();
   }
 }
@@ -90,7 +94,7 @@ void Injector::push_to_shards(Job job) {
 void Injector::push_batch(const Job *jobs, std::size_t count) {
   Batch *batch = Batch::allocate(jobs, count);
   try {
-    push_to_shards(Job{nullptr, batch});  // lanes carry single jobs only; see is_batch()
+    push_entry(Job{nullptr, batch});  // lanes carry single jobs only; see is_batch()
   } catch (...) {
     Batch::release(batch);
     throw;

@@ -38,13 +38,23 @@ class Injector {
  public:
   static constexpr std::size_t kMaxShards = 16;
 
-  explicit Injector(std::size_t workers);
+  // `asymmetric`: see Lanes::Lanes().
+  explicit Injector(std::size_t workers, bool asymmetric = false);
   ~Injector();  // frees the batches still queued (only after a failed create)
   Injector(const Injector &) = delete;
   Injector &operator=(const Injector &) = delete;
 
-  // Any thread. Throws std::bad_alloc when a queue node cannot be allocated (nothing was queued).
-  void push(Job job);
+  // Any thread. A submission lane with room for one job, its producer side held by the caller
+  // (Lanes::acquire()); when every lane is full, it gives the core away a few times and tries
+  // again. Empty when every lane stays busy or full: the job then goes to push_to_shards().
+  Lanes::Producer acquire_lane() noexcept;
+
+  // Any thread: jobs accepted through the lanes so far (pool.hpp, "Counting jobs").
+  std::uint64_t accepted_through_lanes() const noexcept { return lanes_.accepted(); }
+
+  // Any thread. One job into an MPMC shard. Throws std::bad_alloc when a queue node cannot be
+  // allocated (nothing was queued).
+  void push_to_shards(Job job);
 
   // Any thread. Copies `count` jobs (count >= 1) into one batch entry. Throws std::bad_alloc
   // (nothing was queued).
@@ -63,7 +73,8 @@ class Injector {
   // on.
   bool pop(Job &out, std::size_t home_shard) noexcept;
 
-  // Any thread; a hint (exact only when no one pushes or pops meanwhile).
+  // Any thread; a hint (exact only when no one pushes or pops meanwhile). Reads every lane's
+  // publication first (Lanes::looks_empty()).
   bool looks_empty() const noexcept;
 
   std::size_t shards() const noexcept { return shards_.size(); }
@@ -75,7 +86,7 @@ class Injector {
   static Batch *as_batch(Job job) noexcept { return static_cast<Batch *>(job.arg); }
 
  private:
-  void push_to_shards(Job job);  // throws std::bad_alloc
+  void push_entry(Job entry);  // a job or a batch into a shard; throws std::bad_alloc
 
   using Queue = boost::lockfree::queue<Job>;
   std::vector<std::unique_ptr<Queue>> shards_;

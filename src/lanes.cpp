@@ -2,6 +2,7 @@
 
 #include <cassert>
 
+#include "asymmetric_fence.hpp"
 #include "shared_writes.hpp"
 
 namespace tp::detail {
@@ -32,29 +33,67 @@ std::size_t &producer_hint() noexcept {
 
 }  // namespace
 
-Lanes::Lanes(std::size_t count) : count_(count), lanes_(new Lane[count]) { assert(count >= 1); }
+Lanes::Lanes(std::size_t count, bool asymmetric)
+    : count_(count), asymmetric_(asymmetric), lanes_(new Lane[count]) {
+  assert(count >= 1);
+}
 
-Lanes::Push Lanes::try_push(Job job) noexcept {
+Lanes::Producer Lanes::acquire() noexcept {
   std::size_t &hint = producer_hint();
-  Push outcome = Push::full;
+  Producer producer;
+  producer.asymmetric_ = asymmetric_;
   std::size_t index = hint < count_ ? hint : hint % count_;  // usually no division
   for (std::size_t i = 0; i < count_; ++i, index = index + 1 == count_ ? 0 : index + 1) {
     Lane &lane = lanes_[index];
     if (!try_lock(lane.producing)) {
-      outcome = Push::busy;
+      producer.why_ = Producer::Why::busy;
       continue;
     }
-    const bool pushed = lane.ring.push(job);
-    unlock(lane.producing);
-    if (pushed) {
-      // The ring's write index, which consumers read. (The producer-side try-lock is a line the
-      // producer keeps to itself while it submits: not counted.)
-      count_shared_write(SharedLine::lane);
-      hint = index;
-      return Push::done;
+    if (lane.ring.write_available() == 0) {  // full (only we could fill it: we hold it)
+      unlock(lane.producing);
+      continue;
     }
+    hint = index;
+    producer.lane_ = &lane;
+    return producer;
   }
-  return outcome;
+  return producer;
+}
+
+void Lanes::Producer::accept() noexcept {
+  store_light(lane_->accepted, lane_->accepted.load(std::memory_order_relaxed) + 1, asymmetric_);
+}
+
+void Lanes::Producer::unaccept() noexcept {
+  // seq_cst whatever the fences: the pool then looks for waiters (Pool::count_changed()), which
+  // register and then read the counts; neither side of that pair is rare.
+  lane_->accepted.store(lane_->accepted.load(std::memory_order_relaxed) - 1,
+                        std::memory_order_seq_cst);
+}
+
+void Lanes::Producer::push(Job job) noexcept {
+  [[maybe_unused]] const bool pushed = lane_->ring.push(job);
+  assert(pushed && "acquire() found room, and only the holder pushes");
+  // The ring's write index, which consumers read: the one line the whole pool shares that a
+  // submission writes. (The producer side, lock and counters, is a line the producer keeps to
+  // itself while it submits: not counted.)
+  count_shared_write(SharedLine::lane);
+  lane_->published.store(lane_->published.load(std::memory_order_relaxed) + 1,
+                         std::memory_order_seq_cst);
+}
+
+void Lanes::Producer::release() noexcept {
+  if (lane_ == nullptr) return;
+  unlock(lane_->producing);
+  lane_ = nullptr;
+}
+
+std::uint64_t Lanes::accepted() const noexcept {
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < count_; ++i) {
+    total += lanes_[i].accepted.load(std::memory_order_seq_cst);
+  }
+  return total;
 }
 
 std::size_t Lanes::pop(Job *out, std::size_t max, std::size_t home, std::size_t backlog) noexcept {
@@ -72,6 +111,9 @@ std::size_t Lanes::pop(Job *out, std::size_t max, std::size_t home, std::size_t 
 
 bool Lanes::looks_empty() const noexcept {
   for (std::size_t i = 0; i < count_; ++i) {
+    // The lane's last publication first: a job whose seq_cst store we read is then visible in the
+    // ring (the store came after the push; sleep.md).
+    (void)lanes_[i].published.load(std::memory_order_seq_cst);
     if (!lanes_[i].ring.empty()) return false;
   }
   return true;

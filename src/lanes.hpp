@@ -1,5 +1,11 @@
 // Submission lanes: the injector's fast path for single jobs submitted from outside the pool.
 //
+// A lane also counts the jobs accepted through it (`accepted`, on its producer's line): the pool
+// adds these to its tally of accepted jobs instead of incrementing one shared counter per
+// submission (pool.hpp, "Counting jobs"). And each publication ends with a seq_cst store on that
+// same line (`published`), which is what the sleep protocol pairs with: a submission through a
+// lane writes no line but the ring's index that the whole pool shares.
+//
 // Why they exist: a Boost.Lockfree MPMC queue makes every push and every pop CAS the queue's tail
 // or head and its node freelist, lines that producer and consumers share: about six cache-line
 // transfers per job, which capped one outside thread at ~8 M jobs/s on two cores. A lane is a
@@ -18,7 +24,9 @@
 #include <atomic>
 #include <boost/lockfree/spsc_queue.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <utility>
 
 #include "deque.hpp"  // kCacheLine
 #include "job.hpp"
@@ -26,26 +34,66 @@
 namespace tp::detail {
 
 class Lanes {
+  struct Lane;
+
  public:
   // Jobs a lane holds: 64 KiB of slots, touched only as far as a backlog reaches. With 512 the
   // lanes of D_throughput's four producers filled up and a fifth of the jobs spilled to the MPMC
   // shards (4 producers, 2 workers: 165 -> 150 ms for 2*10^6 jobs with 4096).
   static constexpr std::size_t kCapacity = 4096;
 
-  explicit Lanes(std::size_t count);  // count >= 1; throws std::bad_alloc
+  // count >= 1; throws std::bad_alloc. `asymmetric`: Producer::accept() is a plain store, and the
+  // pool runs a heavy fence on the other side of its pair (asymmetric_fence.hpp).
+  explicit Lanes(std::size_t count, bool asymmetric = false);
 
-  // What try_push() did: queued the job, or not because some lane was taken by another producer
-  // (the rest full), or because every lane was full.
-  enum class Push { done, busy, full };
+  // A lane held by one producer (its producer side locked) with room for one job, as acquire()
+  // returns it. Empty when no lane was free; then `why` says whether some lane was taken by
+  // another producer (busy) or every lane was full. Releases the lane when it goes.
+  class Producer {
+   public:
+    enum class Why { busy, full };
+    Producer() noexcept = default;
+    Producer(Producer &&other) noexcept
+        : lane_(std::exchange(other.lane_, nullptr)),
+          why_(other.why_),
+          asymmetric_(other.asymmetric_) {}
+    Producer &operator=(Producer &&) = delete;
+    ~Producer() { release(); }
+    explicit operator bool() const noexcept { return lane_ != nullptr; }
+    Why why() const noexcept { return why_; }
 
-  // Any thread. Nothing was queued unless it returns Push::done.
-  Push try_push(Job job) noexcept;
+    // Counts one job accepted through this lane, before it is visible: the first half of the
+    // pool's Dekker pair with shutdown, which stores accepting_ and then reads the counts. A
+    // seq_cst store, or with asymmetric fences a plain one (shutdown then runs the heavy fence).
+    void accept() noexcept;
+    // Takes the count back: the pool refused the job (it shuts down). The job was never pushed.
+    void unaccept() noexcept;
+    // Pushes the job (there is room: acquire() made sure) and publishes it: the seq_cst store the
+    // sleep protocol pairs with, on this lane's line (Lanes::looks_empty() reads it first).
+    void push(Job job) noexcept;
+    void release() noexcept;
+
+   private:
+    friend class Lanes;
+    Lanes::Lane *lane_ = nullptr;
+    Why why_ = Why::full;
+    bool asymmetric_ = false;
+  };
+
+  // Any thread: a lane with room for a job, its producer side locked for the caller.
+  Producer acquire() noexcept;
+
+  // Any thread: the jobs accepted through every lane so far (monotonic but for a refused job's
+  // take-back). seq_cst loads: see Producer::accept().
+  std::uint64_t accepted() const noexcept;
 
   // Any thread. Moves up to `max` jobs from one lane, `home` first, into `out`; returns how many.
   // With `backlog` > 0 it moves more than one only from a lane holding at least `backlog` jobs.
   std::size_t pop(Job *out, std::size_t max, std::size_t home, std::size_t backlog = 0) noexcept;
 
-  // Any thread; a hint (exact only when no one pushes or pops meanwhile).
+  // Any thread; a hint (exact only when no one pushes or pops meanwhile). Reads each lane's
+  // `published` (seq_cst) before its ring: the second half of the sleep protocol's pair with
+  // Producer::push(), for the last searcher's re-check (sleep.md, "Why no wake-up is lost").
   bool looks_empty() const noexcept;
 
   std::size_t count() const noexcept { return count_; }
@@ -54,13 +102,18 @@ class Lanes {
   // Holds kCapacity jobs (Boost adds the slot that tells a full ring from an empty one).
   using Ring = boost::lockfree::spsc_queue<Job, boost::lockfree::capacity<kCapacity>>;
 
+  // The producer side (one line, written only by the producer that holds `producing`), the
+  // consumer side's lock, and the ring.
   struct alignas(kCacheLine) Lane {
     std::atomic<bool> producing{false};
+    std::atomic<std::uint64_t> accepted{0};
+    std::atomic<std::uint64_t> published{0};
     alignas(kCacheLine) std::atomic<bool> consuming{false};
     alignas(kCacheLine) Ring ring;  // spsc_queue pads its two indices onto lines of their own
   };
 
   std::size_t count_;
+  bool asymmetric_;
   std::unique_ptr<Lane[]> lanes_;
 };
 

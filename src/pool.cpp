@@ -4,6 +4,7 @@
 #include <string>
 #include <system_error>
 
+#include "asymmetric_fence.hpp"
 #include "machine.hpp"
 #include "spin_wait.hpp"
 
@@ -15,7 +16,8 @@ constexpr std::memory_order seq_cst = std::memory_order_seq_cst;
 
 Pool::Pool(const PoolConfig &config)
     : config_(config),
-      injector_(config.workers),
+      asymmetric_fences_(asymmetric_fences()),
+      injector_(config.workers, asymmetric_fences_),
       sleep_(config.workers),
       steal_epochs_(config.workers) {
   workers_.reserve(config.workers);
@@ -27,7 +29,7 @@ Pool::Pool(const PoolConfig &config)
 Pool::~Pool() {
   // A pool is freed only after shutdown() drained it, or when create() failed before any job
   // could be accepted: a job still pending here would be lost with its deque.
-  assert(stopped_ || pending_.load(std::memory_order_relaxed) == 0);
+  assert(stopped_ || quiescent());
   stop_workers();
 }
 
@@ -113,15 +115,37 @@ void Pool::stop_workers() noexcept {
 }
 
 Status Pool::submit_from_outside(const Job *jobs, std::size_t count) noexcept {
+  if (count == 1) {
+    // The fast path: a lane counts the job on its producer's line and publishes it there; the
+    // ring's index is the one line the whole pool shares that this writes.
+    if (Lanes::Producer lane = injector_.acquire_lane()) {
+      lane.accept();
+      // Dekker with shutdown(): it stores accepting_ and then reads every lane's count
+      // (quiescent()); we count and then read accepting_ (seq_cst both).
+      if (!accepting_.load(seq_cst)) {
+        lane.unaccept();
+        lane.release();
+        count_changed();  // a waiter may have seen the count we took back
+        return Status::shutdown;
+      }
+      lane.push(jobs[0]);
+      lane.release();
+      // The lane's publication is a seq_cst store, like a deque's push: a seq_cst load of the
+      // sleep state pairs with it (sleep.md).
+      sleep_.notify_pushed();
+      return Status::ok;
+    }
+  }
+  // Batches, and single jobs when every lane is busy or full: counted in admitted_.
   if (!admit_from_outside(count)) return Status::shutdown;
   try {
     if (count == 1) {
-      injector_.push(jobs[0]);
+      injector_.push_to_shards(jobs[0]);
     } else {
       injector_.push_batch(jobs, count);  // one entry: all or nothing
     }
   } catch (...) {
-    finished(count);
+    unadmit(count);
     return Status::out_of_memory;
   }
   sleep_.notify_work();
@@ -129,38 +153,54 @@ Status Pool::submit_from_outside(const Job *jobs, std::size_t count) noexcept {
 }
 
 bool Pool::admit_from_outside(std::uint64_t count) noexcept {
-  // Count first, then look at accepting_: shutdown() stores accepting_ = false and then waits
-  // for pending_ == 0, so either it sees these jobs counted or we see it refuse (seq_cst both).
-  count_shared_write(SharedLine::pending);
-  pending_.fetch_add(count, seq_cst);
+  // Count first, then look at accepting_: shutdown() stores accepting_ = false and then reads
+  // the counts (quiescent()), so either it sees these jobs counted or we see it refuse (seq_cst
+  // both).
+  count_shared_write(SharedLine::admitted);
+  admitted_.fetch_add(count, seq_cst);
   if (accepting_.load(seq_cst)) return true;
-  finished(count);
+  unadmit(count);
   return false;
 }
 
-void Pool::finished(std::uint64_t count) noexcept {
-  // Dekker with wait_for_no_pending(): we reach zero then look for waiters; a waiter registers
-  // then looks at pending_. One of us sees the other.
-  count_shared_write(SharedLine::pending);
-  const std::uint64_t before = pending_.fetch_sub(count, seq_cst);
-  assert(before >= count && "more jobs finished than were accepted");
-  if (before != count || idle_waiters_.load(seq_cst) == 0) return;
-  {
-    std::lock_guard lock(idle_mutex_);
-    // Only a zero seen under the lock counts: a waiter reads the epoch under the same lock, so
-    // this zero happened after the waiter started waiting, and every job accepted before then
-    // has run. (A zero seen before a submission raced in would wrongly release the waiter.)
-    if (pending_.load(seq_cst) != 0) return;
-    ++idle_epoch_;
-    // Notified under the lock: once a waiter sees the zero, shutdown and destroy may free the
-    // pool, and this thread must not touch the condition variable after that.
-    idle_cv_.notify_all();
-  }
+void Pool::unadmit(std::uint64_t count) noexcept {
+  count_shared_write(SharedLine::admitted);
+  admitted_.fetch_sub(count, seq_cst);
+  count_changed();
 }
 
-void Pool::wait_for_no_pending() noexcept {
+bool Pool::quiescent() const noexcept {
+  // Every finished count first, then every accepted count. Counts only grow (but for a refused
+  // job's take-back, which was never visible), and a job is counted accepted before anyone can
+  // finish it, so the finished total read first can equal the accepted total read after only if
+  // at the moment of the last finished read every job accepted by then had finished, and none
+  // was accepted between that moment and the accepted reads (sleep.md, "Counting jobs").
+  std::uint64_t finished = 0;
+  for (const auto &worker : workers_) finished += worker->finished_jobs();
+  std::uint64_t accepted = admitted_.load(seq_cst) + injector_.accepted_through_lanes();
+  for (const auto &worker : workers_) accepted += worker->spawned_jobs();
+  assert(finished <= accepted && "more jobs finished than were accepted");
+  return finished == accepted;
+}
+
+void Pool::count_changed() noexcept {
+  // Dekker with wait_until_quiescent(): we changed a count and then look for waiters; a waiter
+  // registers and then reads the counts. One of us sees the other.
+  if (idle_waiters_.load(seq_cst) == 0 || !quiescent()) return;
+  std::lock_guard lock(idle_mutex_);
+  // Only quiescence seen under the lock counts: a waiter reads the epoch under the same lock, so
+  // this moment came after the waiter started waiting, and every job accepted before then has
+  // run. (One seen before a submission raced in would wrongly release the waiter.)
+  if (!quiescent()) return;
+  ++idle_epoch_;
+  // Notified under the lock: once a waiter sees quiescence, shutdown and destroy may free the
+  // pool, and this thread must not touch the condition variable after that.
+  idle_cv_.notify_all();
+}
+
+void Pool::wait_until_quiescent() noexcept {
   // Registered first: from now on workers report finished jobs as soon as they run dry (see
-  // Worker::main), and finished() bumps the epoch at each zero.
+  // Worker::main), and each report checks for quiescence.
   idle_waiters_.fetch_add(1, seq_cst);
   std::uint64_t epoch;
   {
@@ -169,22 +209,22 @@ void Pool::wait_for_no_pending() noexcept {
   }
   // A burst of short jobs usually drains within microseconds, while falling asleep and being
   // woken costs a futex round trip (tens of microseconds on a VM): spin as a worker would before
-  // parking, then block. A zero seen after the call began means every job accepted before it has
-  // run (the count only ever lags behind the truth). seq_cst, not just acquire: in shutdown()
-  // this load is the second half of the Dekker pair with admit_from_outside().
+  // parking, then block. Quiescence seen after the call began means every job accepted before it
+  // has run (the finished counts only lag behind the truth). seq_cst reads: in shutdown() they
+  // are the second half of the Dekker pair with admission.
   SpinWait spin(config_.spin_limit);
-  if (!spin.until([&] { return pending_.load(seq_cst) == 0; })) {
+  if (!spin.until([&] { return quiescent(); })) {
     std::unique_lock lock(idle_mutex_);
-    // The epoch lets a waiter leave after a zero it was told about even if new jobs arrived
-    // before it woke up: under a steady stream of submissions it would otherwise never return.
-    idle_cv_.wait(lock, [&] { return pending_.load(seq_cst) == 0 || idle_epoch_ != epoch; });
+    // The epoch lets a waiter leave after a moment of quiescence it was told about even if new
+    // jobs arrived before it woke up: under a steady stream it would otherwise never return.
+    idle_cv_.wait(lock, [&] { return quiescent() || idle_epoch_ != epoch; });
   }
   idle_waiters_.fetch_sub(1, seq_cst);
 }
 
 Status Pool::wait_idle() noexcept {
   if (Worker::current(this) != nullptr) return Status::would_deadlock;
-  wait_for_no_pending();
+  wait_until_quiescent();
   return Status::ok;
 }
 
@@ -201,9 +241,13 @@ Status Pool::shutdown() noexcept {
   std::lock_guard lock(lifecycle_mutex_);
   if (stopped_) return Status::ok;
   accepting_.store(false, seq_cst);
-  // Once pending_ is seen at zero after this point it stays there: outside submissions are
-  // refused and no job is left to spawn more.
-  wait_for_no_pending();
+  // The rare side of the admission pair: a lane's count may be a plain store still in its
+  // submitter's store buffer (Lanes::Producer::accept()). After the fence, it is visible to the
+  // reads of quiescent(), or that submitter's read of accepting_ sees false.
+  if (asymmetric_fences_) heavy_fence();
+  // Once the pool is seen quiescent after this point it stays so: outside submissions are refused
+  // and no job is left to spawn more.
+  wait_until_quiescent();
   stop_workers();
   stopped_ = true;
   return Status::ok;

@@ -91,30 +91,38 @@ class Pool {
   void stop_workers() noexcept;    // after the last job: wake everyone, join
 
   Status submit_from_outside(const Job *jobs, std::size_t count) noexcept;
-  // Counts `count` jobs from a thread outside the pool as pending; false (and nothing counted)
-  // once shutdown has begun.
+  // Counts `count` jobs from a thread outside the pool, not through a lane, as admitted; false
+  // (and nothing counted) once shutdown has begun.
   bool admit_from_outside(std::uint64_t count) noexcept;
-  // `count` more jobs are accepted (before they become visible).
-  void add_pending(std::uint64_t count) noexcept {
-    count_shared_write(SharedLine::pending);
-    pending_.fetch_add(count, std::memory_order_seq_cst);
-  }
-  // `count` accepted jobs have run.
-  void finished(std::uint64_t count) noexcept;
-  // A hint: some thread waits in wait_idle() or shutdown() for the pending count to reach zero.
+  void unadmit(std::uint64_t count) noexcept;  // admitted jobs that will not run after all
+
+  // Counting jobs. No counter is shared by every submission and every finished job: accepted jobs
+  // are counted where they come in (a lane's producer line, a worker's line for what its jobs
+  // spawn, admitted_ for batches and lane overflow), finished jobs on the line of the worker that
+  // ran them, and a waiter compares the totals (quiescent()). A worker publishes its finished count
+  // when it runs dry (before it searches or sleeps), so the totals meet as soon as the last job
+  // has finished and its worker looks for more (sleep.md, "Counting jobs").
+  bool quiescent() const noexcept;
+  // A count changed (a worker published its finished jobs, an admission was taken back): if
+  // someone waits and the pool is quiescent, wake the waiters.
+  void count_changed() noexcept;
+  // A hint: some thread waits in wait_idle() or shutdown() for the pool to be quiescent.
   bool has_idle_waiters() const noexcept {
     return idle_waiters_.load(std::memory_order_relaxed) != 0;
   }
-  void wait_for_no_pending() noexcept;
+  void wait_until_quiescent() noexcept;
 
   // Any job anywhere that a searching worker could take (a hint; see sleep.md for why it is
-  // enough where it is used).
+  // enough where it is used: the last searcher's re-check, the second half of the sleep
+  // protocol's Dekker pairs).
   bool work_visible() const noexcept;
   const CpuSet *placement(std::size_t worker) const noexcept {
     return placement_.empty() ? nullptr : &placement_[worker];
   }
 
   const PoolConfig config_;
+  // membarrier is available (asymmetric_fence.hpp). Declared before injector_, which takes it.
+  const bool asymmetric_fences_;
   std::shared_ptr<const Topology> topology_;  // the machine's; null if hwloc cannot read it
   std::vector<CpuSet> placement_;             // one per worker when pinning
   std::vector<std::string> placement_lists_;  // placement_ as text, for worker_cpus()
@@ -124,16 +132,15 @@ class Pool {
   StealEpochs steal_epochs_;  // the workers' steal passes, for freeing their deques' old rings
   std::vector<std::unique_ptr<Worker>> workers_;
 
-  // Jobs accepted and not yet finished, including jobs spawned by jobs. Every submission adds
-  // before the job becomes visible and every job subtracts after it ran, so it is 0 only when the
-  // pool is quiescent. seq_cst: it takes part in two Dekker pairs (with accepting_ in submit and
-  // shutdown, with idle_waiters_ in finished() and wait_idle()).
-  alignas(kCacheLine) std::atomic<std::uint64_t> pending_{0};
+  // Jobs admitted from outside not through a lane (batches, a lane's overflow, a join from
+  // outside), counted before they become visible. seq_cst: it takes part in the Dekker pair with
+  // accepting_ (admission against shutdown).
+  alignas(kCacheLine) std::atomic<std::uint64_t> admitted_{0};
   alignas(kCacheLine) std::atomic<bool> accepting_{true};
   std::atomic<std::uint32_t> idle_waiters_{0};
   std::mutex idle_mutex_;
   std::condition_variable idle_cv_;
-  std::uint64_t idle_epoch_ = 0;  // guarded by idle_mutex_: bumped each time pending_ reaches 0
+  std::uint64_t idle_epoch_ = 0;  // guarded by idle_mutex_: bumped at each moment of quiescence
 
   std::atomic<std::uint32_t> started_{0};  // workers that called worker_started()
   std::mutex lifecycle_mutex_;             // serialises shutdown()

@@ -6,7 +6,7 @@
 // count() compiles to nothing.
 //
 // What counts: an atomic write (a store or a read-modify-write) to a line that threads other than
-// one owner read or write as part of the pool's protocol: the pending count, the sleep state and
+// one owner read or write as part of the pool's protocol: the admitted count, the sleep state and
 // its lock, another worker's wake-up token, a latch that another thread waits on, the injector's
 // indices and locks, a group's record stack, the top of a deque a thief steals from. What does
 // not: a worker's writes to its own deque's bottom, its own counters, its own steal-pass counter;
@@ -26,7 +26,7 @@ inline constexpr bool kCountSharedWrites = false;
 #endif
 
 enum class SharedLine : std::size_t {
-  pending,      // Pool::pending_
+  admitted,     // Pool::admitted_ (batches, lane overflow, a join from outside)
   sleep_state,  // Sleep::state_
   sleep_lock,   // Sleep::mutex_ (a lock and an unlock count as one write)
   token,        // a sleeping worker's token, set by its waker
@@ -42,8 +42,8 @@ inline constexpr std::size_t kSharedLines = static_cast<std::size_t>(SharedLine:
 
 inline const char *shared_line_name(SharedLine line) noexcept {
   static constexpr const char *names[kSharedLines] = {
-      "pending count", "sleep state", "sleep lock",    "wake-up token", "latch",
-      "lane index",    "shard",       "group records", "deque top"};
+      "admitted count", "sleep state", "sleep lock",    "wake-up token", "latch",
+      "lane index",     "shard",       "group records", "deque top"};
   return names[static_cast<std::size_t>(line)];
 }
 

@@ -158,14 +158,20 @@ Status Worker::spawn(const Job *jobs, std::size_t count) noexcept {
 }
 
 void Worker::count_spawned_beyond_unreported(std::uint64_t count) noexcept {
-  pool_.add_pending(count - unreported_);
+  // On this worker's own line; before the job becomes visible (its push is a seq_cst store).
+  counts_.spawned.store(counts_.spawned.load(std::memory_order_relaxed) + (count - unreported_),
+                        std::memory_order_release);
   unreported_ = 0;
 }
 
 void Worker::report_finished() noexcept {
   if (unreported_ == 0) return;
-  pool_.finished(unreported_);
+  // On this worker's own line: no counter that every job writes (pool.hpp, "Counting jobs").
+  // seq_cst: the first half of the Dekker pair with a waiter's registration (count_changed()).
+  counts_.finished.store(counts_.finished.load(std::memory_order_relaxed) + unreported_,
+                         std::memory_order_seq_cst);
   unreported_ = 0;
+  pool_.count_changed();
 }
 
 void Worker::main() noexcept {

@@ -145,6 +145,16 @@ class alignas(kCacheLine) Worker {
   // or waking, so a wait from its stop hook blocks like an outside thread's.
   bool exiting() const noexcept { return exiting_; }
 
+  // Any thread: the jobs this worker has reported finished, and the jobs its jobs spawned beyond
+  // what they took over from its unreported finished ones (pool.hpp, "Counting jobs"). seq_cst
+  // loads: the second half of the pairs in report_finished() and Pool::count_changed().
+  std::uint64_t finished_jobs() const noexcept {
+    return counts_.finished.load(std::memory_order_seq_cst);
+  }
+  std::uint64_t spawned_jobs() const noexcept {
+    return counts_.spawned.load(std::memory_order_seq_cst);
+  }
+
  private:
   // The spin phase, in two parts of one budget: quiet rounds (still counted as busy) up to
   // `quiet_rounds` of it, then searching rounds until it is spent.
@@ -195,6 +205,11 @@ class alignas(kCacheLine) Worker {
   const std::size_t index_;
   StealingDeque deque_;  // top and bottom each on their own line (see deque.hpp)
   alignas(kCacheLine) WorkerStats stats_;
+  // Written by the owner only, read by waiters: on its own line, away from the deque's.
+  struct alignas(kCacheLine) Counts {
+    std::atomic<std::uint64_t> finished{0};
+    std::atomic<std::uint64_t> spawned{0};
+  } counts_;
   std::uint64_t victim_seed_;  // owner only: where the next steal pass starts
   VictimOrder victims_;        // read-only once the thread runs
   // Owner only: jobs that finished on this worker and are not yet subtracted from the pool's

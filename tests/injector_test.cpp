@@ -22,6 +22,16 @@ void no_op(void *) {}
 Job numbered(std::uintptr_t n) { return Job{&no_op, reinterpret_cast<void *>(n)}; }
 std::uintptr_t number(Job job) { return reinterpret_cast<std::uintptr_t>(job.arg); }
 
+// One job as the pool submits it: through a lane when one has room, else into a shard.
+void push(Injector &injector, Job job) {
+  if (tp::detail::Lanes::Producer lane = injector.acquire_lane()) {
+    lane.accept();
+    lane.push(job);
+    return;
+  }
+  injector.push_to_shards(job);
+}
+
 TEST(Injector, ShardsFollowTheWorkerCountUpToTheLimit) {
   EXPECT_EQ(Injector(1).shards(), 1u);
   EXPECT_EQ(Injector(4).shards(), 4u);
@@ -31,7 +41,7 @@ TEST(Injector, ShardsFollowTheWorkerCountUpToTheLimit) {
 TEST(Injector, SingleJobsTravelThroughTheLanes) {
   Injector injector(4);
   EXPECT_TRUE(injector.looks_empty());
-  for (std::uintptr_t i = 0; i < 10; ++i) injector.push(numbered(i));
+  for (std::uintptr_t i = 0; i < 10; ++i) push(injector, numbered(i));
   EXPECT_FALSE(injector.looks_empty());
   Job job;
   EXPECT_FALSE(injector.pop(job, 0));  // the shards stay empty while a lane has room
@@ -49,7 +59,7 @@ TEST(Injector, SingleJobsTravelThroughTheLanes) {
 TEST(Injector, SingleJobsSpillToTheShardsWhenEveryLaneIsFull) {
   Injector injector(2);
   const std::size_t lanes_hold = 2 * tp::detail::Lanes::kCapacity;
-  for (std::uintptr_t i = 0; i < lanes_hold + 10; ++i) injector.push(numbered(i));
+  for (std::uintptr_t i = 0; i < lanes_hold + 10; ++i) push(injector, numbered(i));
   std::vector<int> seen(lanes_hold + 10, 0);
   Job job;
   std::size_t from_shards = 0;
@@ -87,7 +97,7 @@ TEST(Injector, QueuedBatchesAreFreedWithTheInjector) {
   Injector injector(2);
   Job jobs[3] = {numbered(1), numbered(2), numbered(3)};
   injector.push_batch(jobs, 3);
-  injector.push(numbered(4));
+  push(injector, numbered(4));
 }
 
 TEST(InjectorStress, ExactlyOnceWithFourProducersAndFourConsumers) {
@@ -111,7 +121,7 @@ TEST(InjectorStress, ExactlyOnceWithFourProducersAndFourConsumers) {
           injector.push_batch(batch, 5);
           i += 5;
         } else {
-          injector.push(numbered(base + i++));
+          push(injector, numbered(base + i++));
         }
       }
     });

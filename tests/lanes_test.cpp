@@ -21,11 +21,20 @@ void no_op(void *) {}
 Job numbered(std::uintptr_t n) { return Job{&no_op, reinterpret_cast<void *>(n)}; }
 std::uintptr_t number(Job job) { return reinterpret_cast<std::uintptr_t>(job.arg); }
 
+// A submission as the pool makes one: a lane with room, the job counted, pushed and published.
+enum class Push { done, busy, full };
+Push try_push(Lanes &lanes, Job job) {
+  Lanes::Producer lane = lanes.acquire();
+  if (!lane) return lane.why() == Lanes::Producer::Why::busy ? Push::busy : Push::full;
+  lane.accept();
+  lane.push(job);
+  return Push::done;
+}
+
 TEST(Lanes, OneThreadKeepsToOneLaneInOrder) {
   Lanes lanes(3);
   EXPECT_TRUE(lanes.looks_empty());
-  for (std::uintptr_t i = 0; i < 100; ++i)
-    ASSERT_EQ(lanes.try_push(numbered(i)), Lanes::Push::done);
+  for (std::uintptr_t i = 0; i < 100; ++i) ASSERT_EQ(try_push(lanes, numbered(i)), Push::done);
   EXPECT_FALSE(lanes.looks_empty());
   Job taken[100];
   ASSERT_EQ(lanes.pop(taken, 100, 0), 100u);  // all in one lane, whichever it is
@@ -36,7 +45,7 @@ TEST(Lanes, OneThreadKeepsToOneLaneInOrder) {
 
 TEST(Lanes, APopTakesAtMostWhatItIsAskedFor) {
   Lanes lanes(1);
-  for (std::uintptr_t i = 0; i < 10; ++i) ASSERT_EQ(lanes.try_push(numbered(i)), Lanes::Push::done);
+  for (std::uintptr_t i = 0; i < 10; ++i) ASSERT_EQ(try_push(lanes, numbered(i)), Push::done);
   Job taken[10];
   ASSERT_EQ(lanes.pop(taken, 4, 0), 4u);
   EXPECT_EQ(number(taken[0]), 0u);
@@ -48,15 +57,49 @@ TEST(Lanes, FullLanesRefuseAndKeepWhatTheyHold) {
   Lanes lanes(2);
   const std::size_t room = 2 * Lanes::kCapacity;
   for (std::uintptr_t i = 0; i < room; ++i)
-    ASSERT_EQ(lanes.try_push(numbered(i)), Lanes::Push::done) << i;
-  EXPECT_EQ(lanes.try_push(numbered(room)), Lanes::Push::full);
+    ASSERT_EQ(try_push(lanes, numbered(i)), Push::done) << i;
+  EXPECT_EQ(try_push(lanes, numbered(room)), Push::full);
   std::vector<int> seen(room, 0);
   Job taken[64];
   for (std::size_t count; (count = lanes.pop(taken, 64, 1)) != 0;) {
     for (std::size_t i = 0; i < count; ++i) ++seen[number(taken[i])];
   }
   for (int count : seen) EXPECT_EQ(count, 1);
-  EXPECT_EQ(lanes.try_push(numbered(0)), Lanes::Push::done);  // room again
+  EXPECT_EQ(try_push(lanes, numbered(0)), Push::done);  // room again
+  EXPECT_EQ(lanes.accepted(), room + 1);                // a full lane counted nothing
+}
+
+TEST(Lanes, EachLaneCountsWhatItAcceptsAndATakeBackUndoesIt) {
+  Lanes lanes(2);
+  EXPECT_EQ(lanes.accepted(), 0u);
+  for (std::uintptr_t i = 0; i < 5; ++i) ASSERT_EQ(try_push(lanes, numbered(i)), Push::done);
+  EXPECT_EQ(lanes.accepted(), 5u);
+  {
+    Lanes::Producer lane = lanes.acquire();
+    ASSERT_TRUE(lane);
+    lane.accept();
+    EXPECT_EQ(lanes.accepted(), 6u);  // counted before it is visible
+    lane.unaccept();                  // refused: never pushed
+  }
+  EXPECT_EQ(lanes.accepted(), 5u);
+  Job taken[8];
+  std::size_t popped = 0;
+  for (std::size_t home = 0, count; (count = lanes.pop(taken, 8, home)) != 0; ++home)
+    popped += count;
+  EXPECT_EQ(popped, 5u);
+  EXPECT_EQ(lanes.accepted(), 5u);  // counts of accepted jobs, not of jobs waiting
+}
+
+TEST(Lanes, AHeldLaneIsBusyForOtherProducers) {
+  Lanes lanes(1);
+  Lanes::Producer held = lanes.acquire();
+  ASSERT_TRUE(held);
+  std::thread other([&] {
+    Lanes::Producer lane = lanes.acquire();
+    EXPECT_FALSE(lane);
+    EXPECT_EQ(lane.why(), Lanes::Producer::Why::busy);
+  });
+  other.join();
 }
 
 TEST(LanesStress, ExactlyOnceWithMoreProducersAndConsumersThanLanes) {
@@ -74,7 +117,7 @@ TEST(LanesStress, ExactlyOnceWithMoreProducersAndConsumersThanLanes) {
     threads.emplace_back([&, p] {
       const std::uintptr_t base = static_cast<std::uintptr_t>(p) * per_producer;
       for (std::size_t i = 0; i < per_producer; ++i) {
-        while (lanes.try_push(numbered(base + i)) != Lanes::Push::done) {
+        while (try_push(lanes, numbered(base + i)) != Push::done) {
           refused.fetch_add(1, std::memory_order_relaxed);  // busy or full: try again
           std::this_thread::yield();
         }
