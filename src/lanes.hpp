@@ -2,9 +2,9 @@
 //
 // A lane also counts the jobs accepted through it (`accepted`, on its producer's line): the pool
 // adds these to its tally of accepted jobs instead of incrementing one shared counter per
-// submission (pool.hpp, "Counting jobs"). And each publication ends with a seq_cst store on that
-// same line (`published`), which is what the sleep protocol pairs with: a submission through a
-// lane writes no line but the ring's index that the whole pool shares.
+// submission (pool.hpp, "Counting jobs"). And the producer gives the lane back with a seq_cst store
+// (the unlock of its producer side), which is what the sleep protocol pairs with: a submission
+// through a lane writes no line but the ring's index that the whole pool shares.
 //
 // Why they exist: a Boost.Lockfree MPMC queue makes every push and every pop CAS the queue's tail
 // or head and its node freelist, lines that producer and consumers share: about six cache-line
@@ -68,9 +68,10 @@ class Lanes {
     void accept() noexcept;
     // Takes the count back: the pool refused the job (it shuts down). The job was never pushed.
     void unaccept() noexcept;
-    // Pushes the job (there is room: acquire() made sure) and publishes it: the seq_cst store the
-    // sleep protocol pairs with, on this lane's line (Lanes::looks_empty() reads it first).
+    // Pushes the job (there is room: acquire() made sure).
     void push(Job job) noexcept;
+    // Gives the lane back, with a seq_cst store: after a push, the store that the sleep protocol
+    // pairs with (Lanes::looks_empty() reads it first). Then read the sleep state.
     void release() noexcept;
 
    private:
@@ -92,8 +93,8 @@ class Lanes {
   std::size_t pop(Job *out, std::size_t max, std::size_t home, std::size_t backlog = 0) noexcept;
 
   // Any thread; a hint (exact only when no one pushes or pops meanwhile). Reads each lane's
-  // `published` (seq_cst) before its ring: the second half of the sleep protocol's pair with
-  // Producer::push(), for the last searcher's re-check (sleep.md, "Why no wake-up is lost").
+  // producer lock (seq_cst) before its ring: the second half of the sleep protocol's pair with
+  // Producer::release(), for the last searcher's re-check (sleep.md, "Why no wake-up is lost").
   bool looks_empty() const noexcept;
 
   std::size_t count() const noexcept { return count_; }
@@ -107,7 +108,6 @@ class Lanes {
   struct alignas(kCacheLine) Lane {
     std::atomic<bool> producing{false};
     std::atomic<std::uint64_t> accepted{0};
-    std::atomic<std::uint64_t> published{0};
     alignas(kCacheLine) std::atomic<bool> consuming{false};
     alignas(kCacheLine) Ring ring;  // spsc_queue pads its two indices onto lines of their own
   };

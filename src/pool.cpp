@@ -116,8 +116,8 @@ void Pool::stop_workers() noexcept {
 
 Status Pool::submit_from_outside(const Job *jobs, std::size_t count) noexcept {
   if (count == 1) {
-    // The fast path: a lane counts the job on its producer's line and publishes it there; the
-    // ring's index is the one line the whole pool shares that this writes.
+    // The fast path: a lane counts the job on its producer's line and publishes it by giving the
+    // lane back; the ring's index is the one line the whole pool shares that this writes.
     if (Lanes::Producer lane = injector_.acquire_lane()) {
       lane.accept();
       // Dekker with shutdown(): it stores accepting_ and then reads every lane's count
@@ -129,9 +129,9 @@ Status Pool::submit_from_outside(const Job *jobs, std::size_t count) noexcept {
         return Status::shutdown;
       }
       lane.push(jobs[0]);
-      lane.release();
-      // The lane's publication is a seq_cst store, like a deque's push: a seq_cst load of the
+      // Giving the lane back is a seq_cst store, like a deque's push: a seq_cst load of the
       // sleep state pairs with it (sleep.md).
+      lane.release();
       sleep_.notify_pushed();
       return Status::ok;
     }

@@ -21,7 +21,8 @@ void no_op(void *) {}
 Job numbered(std::uintptr_t n) { return Job{&no_op, reinterpret_cast<void *>(n)}; }
 std::uintptr_t number(Job job) { return reinterpret_cast<std::uintptr_t>(job.arg); }
 
-// A submission as the pool makes one: a lane with room, the job counted, pushed and published.
+// A submission as the pool makes one: a lane with room, the job counted and pushed, the lane given
+// back (which publishes it).
 enum class Push { done, busy, full };
 Push try_push(Lanes &lanes, Job job) {
   Lanes::Producer lane = lanes.acquire();
