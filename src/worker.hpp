@@ -85,8 +85,8 @@ class alignas(kCacheLine) Worker {
   // shutdown once the worker left its loop (from on_worker_stop: nobody would run them).
   //
   // `counted`: false for a job that runs within the running job (a join's second half: the joiner
-  // cannot return before it has run), which then is no pending job of its own: the pending count
-  // already holds the joiner. Nothing is written to a shared line for it, at any depth of a
+  // cannot return before it has run), which then is no unfinished job of its own: the joiner
+  // stands for it in the counts. Nothing is written to a shared line for it, at any depth of a
   // fork-join tree, also on a thief that descends a stolen subtree (which used to add to the
   // pool's count at each level until it had finished jobs of its own to offset).
   Status spawn(Job job, bool counted = true) noexcept {
@@ -104,7 +104,7 @@ class alignas(kCacheLine) Worker {
   }
   Status spawn(const Job *jobs, std::size_t count) noexcept;  // count >= 2: one publishing push
 
-  // Runs a job that was accepted (counted as pending) on this worker's thread.
+  // Runs a job that was accepted (counted) on this worker's thread.
   void run(Job job) noexcept {
     run_inline(job.fn, job.arg);
     stats_.executed.add();
@@ -187,8 +187,8 @@ class alignas(kCacheLine) Worker {
   void report_finished() noexcept;
 
   // Accounting for jobs this worker's jobs spawn, before they become visible. A job that finished
-  // here but is not yet reported to the pool still counts as pending there; a spawned job takes
-  // over that count instead of adding to the shared counter (see `unreported_`).
+  // here but is not yet reported still counts as unfinished in the pool's totals; a spawned job
+  // takes over that count instead of adding to this worker's spawned count (see `unreported_`).
   void count_spawned(std::uint64_t count) noexcept {
     if (unreported_ >= count) {
       unreported_ -= count;
@@ -212,11 +212,11 @@ class alignas(kCacheLine) Worker {
   } counts_;
   std::uint64_t victim_seed_;  // owner only: where the next steal pass starts
   VictimOrder victims_;        // read-only once the thread runs
-  // Owner only: jobs that finished on this worker and are not yet subtracted from the pool's
-  // pending count. Reporting them once per run of the own deque, rather than once per job, keeps
-  // the shared counter's line from bouncing between workers. The pool's count never drops below
-  // the true number of unfinished jobs (it only lags), and every worker reports before it
-  // searches or parks, so the count reaches zero as soon as the last job has finished.
+  // Owner only: jobs that finished on this worker and are not yet added to its finished count.
+  // Reporting them once per run of the own deque, rather than once per job, keeps the count's line
+  // (which waiters read) quiet while the worker is busy. The totals only lag behind the truth,
+  // and every worker reports before it searches or parks, so they meet as soon as the last job
+  // has finished (sleep.md, "Counting jobs").
   std::uint64_t unreported_ = 0;
   // Owner only. True once the worker left its loop (its stop hook may still be running): what it
   // would push onto its deque now would never run, so spawn() refuses it.
