@@ -21,10 +21,9 @@ Enum from_int(int value) {
   return out;
 }
 
+using tp_test::increment;
 using tp_test::make_pool;
 using tp_test::PoolPtr;
-
-void increment(void *arg) { static_cast<std::atomic<std::uint64_t> *>(arg)->fetch_add(1); }
 
 TEST(BadInput, NullOutPointer) {
   EXPECT_EQ(tp_pool_create(2, nullptr), TP_ERR_INVALID_ARGUMENT);

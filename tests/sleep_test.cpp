@@ -19,12 +19,11 @@
 namespace {
 
 using namespace std::chrono_literals;
+using tp_test::increment;
 using tp_test::make_pool;
 using tp_test::PoolPtr;
 using tp_test::scaled;
 using tp_test::Watchdog;
-
-void increment(void *arg) { static_cast<std::atomic<std::uint64_t> *>(arg)->fetch_add(1); }
 
 // ---- no lost wake-ups ----
 

@@ -2,8 +2,10 @@
 // into a failure with a message, and an owning handle for pools.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -104,5 +106,8 @@ inline std::string describe_workers(tp_pool *pool) {
   }
   return text;
 }
+
+// A job that counts its runs: arg is a std::atomic<std::uint64_t>.
+inline void increment(void *arg) { static_cast<std::atomic<std::uint64_t> *>(arg)->fetch_add(1); }
 
 }  // namespace tp_test
