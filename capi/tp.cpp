@@ -10,6 +10,7 @@
 #include <new>
 
 #include "abi.hpp"
+#include "default_pool.hpp"
 #include "group.hpp"
 #include "join.hpp"
 #include "machine.hpp"
@@ -20,6 +21,7 @@ namespace {
 using tp::capi::copy_within;
 using tp::capi::kOptionsFirstSize;
 using tp::capi::kStatsFirstSize;
+using tp::detail::Deadline;
 using tp::detail::Job;
 using tp::detail::Pool;
 using tp::detail::Status;
@@ -49,6 +51,12 @@ tp_status to_c(Status status) noexcept {
       return TP_ERR_TOPOLOGY;
     case Status::would_deadlock:
       return TP_ERR_WOULD_DEADLOCK;
+    case Status::timeout:
+      return TP_ERR_TIMEOUT;
+    case Status::cancelled:
+      return TP_ERR_CANCELLED;
+    case Status::already_created:
+      return TP_ERR_ALREADY_CREATED;
   }
   return TP_ERR_INVALID_ARGUMENT;
 }
@@ -74,6 +82,9 @@ Pool *core(tp_pool *pool) noexcept { return reinterpret_cast<Pool *>(pool); }
 const Pool *core(const tp_pool *pool) noexcept { return reinterpret_cast<const Pool *>(pool); }
 tp::detail::Group *core(tp_group *group) noexcept {
   return reinterpret_cast<tp::detail::Group *>(group);
+}
+const tp::detail::Group *core(const tp_group *group) noexcept {
+  return reinterpret_cast<const tp::detail::Group *>(group);
 }
 
 // A C caller may store any int in an enum field; read it as an int, never as an out-of-range enum.
@@ -124,7 +135,8 @@ tp_pool_options read_options(const tp_pool_options &given) noexcept {
   return options;
 }
 
-tp_status create(const tp_pool_options &options, tp_pool **out) {
+// Checks options (already read over the defaults) and translates them for the core.
+tp_status to_config(const tp_pool_options &options, tp::detail::PoolConfig &config) {
   if (options.workers == 0) return TP_ERR_ZERO_WORKERS;
   if (options.workers > TP_MAX_WORKERS) return TP_ERR_INVALID_ARGUMENT;
   if (options.spin_limit > TP_MAX_SPIN_LIMIT) return TP_ERR_INVALID_ARGUMENT;
@@ -132,7 +144,6 @@ tp_status create(const tp_pool_options &options, tp_pool **out) {
   if (pin != TP_PIN_NONE && pin != TP_PIN_CORES && pin != TP_PIN_SPREAD) {
     return TP_ERR_INVALID_ARGUMENT;
   }
-  tp::detail::PoolConfig config;
   config.workers = options.workers;
   config.pin = pin == TP_PIN_NONE    ? tp::detail::Pin::none
                : pin == TP_PIN_CORES ? tp::detail::Pin::cores
@@ -142,6 +153,12 @@ tp_status create(const tp_pool_options &options, tp_pool **out) {
   config.on_worker_start = options.on_worker_start;
   config.on_worker_stop = options.on_worker_stop;
   config.user = options.user;
+  return TP_OK;
+}
+
+tp_status create(const tp_pool_options &options, tp_pool **out) {
+  tp::detail::PoolConfig config;
+  if (const tp_status status = to_config(options, config); status != TP_OK) return status;
   std::unique_ptr<Pool> pool;
   const Status status = Pool::create(config, pool);
   if (status != Status::ok) return to_c(status);
@@ -158,6 +175,7 @@ void write_stats(const tp::detail::StatsSnapshot &snapshot, tp_pool_stats *stats
   full.parks = snapshot.parks;
   full.exceptions = snapshot.exceptions;
   full.pinned = snapshot.pinned;
+  full.cancelled = snapshot.cancelled;
   const std::size_t size = stats->size;
   copy_within(*stats, full, size, &tp_pool_stats::executed);
   copy_within(*stats, full, size, &tp_pool_stats::stolen);
@@ -165,6 +183,14 @@ void write_stats(const tp::detail::StatsSnapshot &snapshot, tp_pool_stats *stats
   copy_within(*stats, full, size, &tp_pool_stats::parks);
   copy_within(*stats, full, size, &tp_pool_stats::exceptions);
   copy_within(*stats, full, size, &tp_pool_stats::pinned);
+  copy_within(*stats, full, size, &tp_pool_stats::cancelled);
+}
+
+// Older callers pass a smaller struct (at least the first published one); a size larger than this
+// library knows asks for options it cannot honour.
+bool options_struct_ok(const tp_pool_options *options) noexcept {
+  return options != nullptr && options->size >= kOptionsFirstSize &&
+         options->size <= sizeof(tp_pool_options);
 }
 
 bool stats_struct_ok(const tp_pool_stats *stats) noexcept {
@@ -193,6 +219,12 @@ const char *tp_status_string(tp_status status) noexcept {
       return "TP_ERR_TOPOLOGY: hwloc could not describe this machine";
     case TP_ERR_WOULD_DEADLOCK:
       return "TP_ERR_WOULD_DEADLOCK: the call would wait for itself";
+    case TP_ERR_TIMEOUT:
+      return "TP_ERR_TIMEOUT: the wait ran out before the work was done";
+    case TP_ERR_CANCELLED:
+      return "TP_ERR_CANCELLED: the group was cancelled since its last wait";
+    case TP_ERR_ALREADY_CREATED:
+      return "TP_ERR_ALREADY_CREATED: the default pool exists already";
   }
   return "unknown tp_status";
 }
@@ -229,13 +261,30 @@ tp_status tp_pool_create(size_t workers, tp_pool **out) noexcept {
 tp_status tp_pool_create_with(const tp_pool_options *options, tp_pool **out) noexcept {
   if (out == nullptr) return TP_ERR_INVALID_ARGUMENT;
   *out = nullptr;
-  // Older callers pass a smaller struct (at least the first published one); a size larger than
-  // this library knows asks for options it cannot honour.
-  if (options == nullptr || options->size < kOptionsFirstSize ||
-      options->size > sizeof(tp_pool_options)) {
-    return TP_ERR_INVALID_ARGUMENT;
-  }
+  if (!options_struct_ok(options)) return TP_ERR_INVALID_ARGUMENT;
   return guard([&] { return create(read_options(*options), out); });
+}
+
+tp_status tp_pool_default(tp_pool **out) noexcept {
+  if (out == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  *out = nullptr;
+  return guard([&] {
+    Pool *pool = nullptr;
+    const Status status = tp::detail::default_pool(pool);
+    if (status == Status::ok) *out = reinterpret_cast<tp_pool *>(pool);
+    return to_c(status);
+  });
+}
+
+tp_status tp_pool_default_configure(const tp_pool_options *options) noexcept {
+  if (!options_struct_ok(options)) return TP_ERR_INVALID_ARGUMENT;
+  return guard([&] {
+    tp::detail::PoolConfig config;
+    if (const tp_status status = to_config(read_options(*options), config); status != TP_OK) {
+      return status;
+    }
+    return to_c(tp::detail::configure_default_pool(config));
+  });
 }
 
 tp_status tp_pool_execute(tp_pool *pool, tp_job_fn fn, void *arg) noexcept {
@@ -259,13 +308,19 @@ tp_status tp_pool_wait_idle(tp_pool *pool) noexcept {
   return guard([&] { return to_c(core(pool)->wait_idle()); });
 }
 
-tp_status tp_pool_shutdown(tp_pool *pool) noexcept {
+tp_status tp_pool_wait_idle_for(tp_pool *pool, uint64_t timeout_ns) noexcept {
   if (pool == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  return guard([&] { return to_c(core(pool)->wait_idle(Deadline::after(timeout_ns))); });
+}
+
+tp_status tp_pool_shutdown(tp_pool *pool) noexcept {
+  if (pool == nullptr || tp::detail::is_default_pool(core(pool))) return TP_ERR_INVALID_ARGUMENT;
   return guard([&] { return to_c(core(pool)->shutdown()); });
 }
 
 tp_status tp_pool_destroy(tp_pool *pool) noexcept {
   if (pool == nullptr) return TP_OK;
+  if (tp::detail::is_default_pool(core(pool))) return TP_ERR_INVALID_ARGUMENT;
   return guard([&] {
     const Status status = core(pool)->shutdown();
     if (status != Status::ok) return to_c(status);  // from one of its own jobs: nothing freed
@@ -321,7 +376,13 @@ tp_status tp_group_create(tp_pool *pool, tp_group **out) noexcept {
 
 tp_status tp_group_spawn(tp_group *group, tp_job_fn fn, void *arg) noexcept {
   if (group == nullptr || fn == nullptr) return TP_ERR_INVALID_ARGUMENT;
-  return guard([&] { return to_c(core(group)->spawn(fn, arg)); });
+  return guard([&] { return to_c(core(group)->spawn(fn, nullptr, arg)); });
+}
+
+tp_status tp_group_spawn_cancellable(tp_group *group, tp_job_fn fn, tp_job_fn on_cancel,
+                                     void *arg) noexcept {
+  if (group == nullptr || fn == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  return guard([&] { return to_c(core(group)->spawn(fn, on_cancel, arg)); });
 }
 
 tp_status tp_group_wait(tp_group *group) noexcept {
@@ -329,11 +390,32 @@ tp_status tp_group_wait(tp_group *group) noexcept {
   return guard([&] { return to_c(core(group)->wait()); });
 }
 
+tp_status tp_group_wait_for(tp_group *group, uint64_t timeout_ns) noexcept {
+  if (group == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  return guard([&] { return to_c(core(group)->wait(Deadline::after(timeout_ns))); });
+}
+
+tp_status tp_group_notify(tp_group *group, tp_job_fn fn, void *arg) noexcept {
+  if (group == nullptr || fn == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  return guard([&] { return to_c(core(group)->notify(fn, arg)); });
+}
+
+tp_status tp_group_cancel(tp_group *group) noexcept {
+  if (group == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  core(group)->cancel();
+  return TP_OK;
+}
+
+int tp_group_is_cancelled(const tp_group *group) noexcept {
+  return group != nullptr && core(group)->cancelled() ? 1 : 0;
+}
+
 tp_status tp_group_destroy(tp_group *group) noexcept {
   if (group == nullptr) return TP_OK;
   return guard([&] {
+    // A cancelled group is waited for like any other: its mark ends with it.
     const Status status = core(group)->wait();
-    if (status != Status::ok) return to_c(status);
+    if (status != Status::ok && status != Status::cancelled) return to_c(status);
     delete core(group);
     return TP_OK;
   });

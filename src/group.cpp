@@ -10,18 +10,18 @@ namespace tp::detail {
 
 namespace {
 
-// The latches of the group jobs this thread is running, innermost first. A waiting worker runs
-// other jobs on top of the one that waits, so there can be several; a group waiting from inside
-// one of its own jobs would wait for itself.
+// The groups whose jobs this thread is running, innermost first. A waiting worker runs other jobs
+// on top of the one that waits, so there can be several; a group waiting from inside one of its
+// own jobs would wait for itself.
 struct RunningGroupJob {
-  const Latch *latch;
+  const Group *group;
   const RunningGroupJob *outer;
 };
 thread_local const RunningGroupJob *tls_running = nullptr;
 
-bool running_job_of(const Latch *latch) noexcept {
+bool running_job_of(const Group *group) noexcept {
   for (const RunningGroupJob *job = tls_running; job != nullptr; job = job->outer) {
-    if (job->latch == latch) return true;
+    if (job->group == group) return true;
   }
   return false;
 }
@@ -40,26 +40,15 @@ Group::~Group() {
   while (free_records_.pop(record)) delete record;
 }
 
+const Group *Group::running() noexcept {
+  return tls_running == nullptr ? nullptr : tls_running->group;
+}
+
 Group::Record *Group::take_record() {
   Record *record = nullptr;
   count_shared_write(SharedLine::group);
   if (free_records_.pop(record)) return record;
   return new Record{};  // warm-up: the pool of records grows to the most jobs in flight at once
-}
-
-void Group::run_record(void *pointer) {
-  auto *record = static_cast<Record *>(pointer);
-  const RunningGroupJob running{record->job.done, tls_running};
-  tls_running = &running;
-  struct Restore {
-    const RunningGroupJob *outer;
-    ~Restore() { tls_running = outer; }
-  } restore{running.outer};
-  // The record goes back before the job runs, so before its latch is finished: once the latch
-  // opens, the group (and its record pool) may be destroyed.
-  LatchedJob job = record->job;
-  record->group->recycle(record);
-  LatchedJob::run(&job);
 }
 
 void Group::recycle(Record *record) noexcept {
@@ -72,31 +61,105 @@ void Group::recycle(Record *record) noexcept {
   delete record;
 }
 
-Status Group::spawn(JobFn fn, void *arg) noexcept {
+void Group::run_record(void *pointer) {
+  auto *record = static_cast<Record *>(pointer);
+  Group *const group = record->group;
+  const Record job = *record;
+  // The record goes back before the job runs: the group stays alive until finish_job() below.
+  group->recycle(record);
+  const RunningGroupJob running{group, tls_running};
+  tls_running = &running;
+  // Also when the job throws (the exception then continues to the worker, which counts it).
+  struct Finish {
+    Group *group;
+    const RunningGroupJob *outer;
+    ~Finish() {
+      tls_running = outer;
+      group->finish_job();
+    }
+  } finish{group, running.outer};
+  if (!group->cancelled()) {
+    job.fn(job.arg);
+    return;
+  }
+  if (Worker *self = Worker::current(&group->pool_)) self->count_cancelled();
+  if (job.on_cancel != nullptr) job.on_cancel(job.arg);
+}
+
+Status Group::spawn(JobFn fn, JobFn on_cancel, void *arg) noexcept {
   Record *record;
   try {
     record = take_record();
   } catch (...) {
     return Status::out_of_memory;
   }
-  record->job = LatchedJob{fn, arg, &latch_};
-  record->group = this;
+  *record = Record{fn, on_cancel, arg, this};
   latch_.add(1);
   const Status status = pool_.submit(Job{&Group::run_record, record});
   if (status != Status::ok) {
-    recycle(record);  // before finish(): once the latch opens, the group may be destroyed
-    latch_.finish();
+    recycle(record);  // before finish_job(): once the latch opens, the group may be destroyed
+    finish_job();
   }
   return status;
 }
 
-Status Group::wait() noexcept {
-  if (running_job_of(&latch_)) return Status::would_deadlock;
+void Group::finish_job() noexcept {
+  latch_.finish_with([this] { submit_due_notifications(); });
+}
+
+void Group::submit_due_notifications() noexcept {
+  std::vector<Job> due;
+  {
+    std::lock_guard lock(notify_mutex_);
+    // Our look at the count came before we took the lock. Since then a job may have been spawned,
+    // and a notify() that found the flag already set may have added a notification after it: that
+    // one must wait for the new job. Read under the lock, the count shows every spawn that came
+    // before such a notify(); more than our own job means the group is not emptying yet.
+    if (latch_.unfinished() != 1) return;
+    due.swap(notifications_);
+    latch_.clear_action();
+  }
+  Worker *const self = Worker::current(&pool_);
+  for (const Job &job : due) {
+    if (pool_.submit(job) == Status::ok) continue;
+    // Refused: the worker's deque could not grow, or (from outside) the spawn whose refusal
+    // emptied the group was refused because the pool shut down. notify() promised the run.
+    if (self != nullptr) {
+      self->run_inline(job.fn, job.arg);  // an exception is caught and counted there
+    } else {
+      try {
+        job.fn(job.arg);
+      } catch (...) {
+        // Outside the pool there is no worker to count it on, and no caller to hand it to.
+      }
+    }
+  }
+}
+
+Status Group::notify(JobFn fn, void *arg) noexcept {
+  {
+    std::lock_guard lock(notify_mutex_);
+    try {
+      notifications_.reserve(notifications_.size() + 1);  // before the flag: push_back cannot fail
+    } catch (...) {
+      return Status::out_of_memory;
+    }
+    // Set only while a job is unfinished: its finisher then sees the flag before the group opens.
+    if (latch_.set_action()) {
+      notifications_.push_back(Job{fn, arg});
+      return Status::ok;
+    }
+  }
+  return pool_.submit(Job{fn, arg});  // nothing unfinished: due now
+}
+
+Status Group::wait(Deadline deadline) noexcept {
+  if (running_job_of(this)) return Status::would_deadlock;
   // wait_for() only compares the pool's address, never reads it: a group may be waited for (and
   // destroyed) after its pool was destroyed, when it has nothing left to wait for.
-  pool_.wait_for(latch_);
+  if (!pool_.wait_for(latch_, deadline)) return Status::timeout;
   latch_.forget_waiters();
-  return Status::ok;
+  return cancelled_.exchange(false, std::memory_order_acq_rel) ? Status::cancelled : Status::ok;
 }
 
 }  // namespace tp::detail

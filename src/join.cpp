@@ -5,7 +5,9 @@
 #include "join.hpp"
 
 #include <algorithm>
+#include <atomic>
 
+#include "group.hpp"
 #include "latch.hpp"
 #include "worker.hpp"
 
@@ -32,27 +34,39 @@ Status join(Pool &pool, Job a, Job b) noexcept { return join_inline(pool, a, b);
 
 namespace {
 
-// One piece of a parallel_for, on the stack of the join that made it.
-struct Range {
+// What every piece of one parallel_for shares, on the stack of the call that started it.
+struct Loop {
   Pool *pool;
   RangeFn body;
   void *arg;
   std::size_t grain;
+  // The group whose job started the loop (null: none). Once it is cancelled, pieces that have not
+  // started are skipped, and `skipped` says so (several pieces may set it at once).
+  const Group *group;
+  std::atomic<bool> skipped{false};
+};
+
+// One piece of a parallel_for, on the stack of the join that made it.
+struct Range {
+  Loop *loop;
   std::size_t lo, hi;
 };
 
 void run_range(void *pointer) {
   const Range &range = *static_cast<const Range *>(pointer);
-  if (range.hi - range.lo <= range.grain) {
-    if (range.lo < range.hi) range.body(range.lo, range.hi, range.arg);
+  Loop &loop = *range.loop;
+  if (loop.group != nullptr && loop.group->cancelled()) [[unlikely]] {
+    loop.skipped.store(true, std::memory_order_relaxed);
+    return;
+  }
+  if (range.hi - range.lo <= loop.grain) {
+    if (range.lo < range.hi) loop.body(range.lo, range.hi, loop.arg);
     return;
   }
   const std::size_t mid = range.lo + (range.hi - range.lo) / 2;
-  Range left = range, right = range;
-  left.hi = mid;
-  right.lo = mid;
+  Range left{&loop, range.lo, mid}, right{&loop, mid, range.hi};
   // On a worker a join cannot fail; it runs both halves whatever happens.
-  join_inline(*range.pool, Job{&run_range, &left}, Job{&run_range, &right});
+  join_inline(*loop.pool, Job{&run_range, &left}, Job{&run_range, &right});
 }
 
 }  // namespace
@@ -62,12 +76,15 @@ Status parallel_for(Pool &pool, std::size_t begin, std::size_t end, std::size_t 
   if (begin >= end) return Status::ok;
   const std::size_t size = end - begin;
   if (grain == 0) grain = std::max<std::size_t>(1, size / (pool.workers() * kPiecesPerWorker));
+  Loop loop{&pool, body, arg, grain, Group::running()};
   // The top-level split goes through join() like every other, so that from outside the pool both
   // halves are handed to the workers and the caller blocks, and on a worker nothing is allocated.
   const std::size_t mid = size <= grain ? end : begin + size / 2;
-  Range left{&pool, body, arg, grain, begin, mid};
-  Range right{&pool, body, arg, grain, mid, end};
-  return join(pool, Job{&run_range, &left}, Job{&run_range, &right});
+  Range left{&loop, begin, mid}, right{&loop, mid, end};
+  const Status status = join(pool, Job{&run_range, &left}, Job{&run_range, &right});
+  if (status != Status::ok) return status;
+  // After the join: every piece has finished, and the latch ordered their stores before this.
+  return loop.skipped.load(std::memory_order_relaxed) ? Status::cancelled : Status::ok;
 }
 
 }  // namespace tp::detail

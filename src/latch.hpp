@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <ctime>
 
+#include "deadline.hpp"
 #include "job.hpp"
 #include "shared_writes.hpp"
 #include "sleep.hpp"
@@ -31,12 +32,12 @@ class Latch {
 
   // Any thread: `count` more jobs will finish() this latch. Relaxed: the job that carries the
   // latch is published afterwards with release semantics, which orders this increment first.
-  // At most 2^30 - 1 jobs may be unfinished at once.
+  // At most 2^29 - 1 jobs may be unfinished at once.
   void add(std::uint32_t count = 1) noexcept {
     count_shared_write(SharedLine::latch);
     [[maybe_unused]] const std::uint32_t before =
         state_.fetch_add(count * kOne, std::memory_order_relaxed);
-    assert(Latch::count(before) + count < (1u << 30) && "too many unfinished jobs on one latch");
+    assert(Latch::count(before) + count < (1u << 29) && "too many unfinished jobs on one latch");
   }
 
   // Any thread, once per job, after the job ran. The release pairs with done()'s acquire: what the
@@ -58,10 +59,48 @@ class Latch {
     count_shared_write(SharedLine::latch);
     const std::uint32_t before = word->fetch_sub(kOne, std::memory_order_acq_rel);
     assert(count(before) != 0 && "a latch finished more often than jobs were added");
-    if (count(before) != 1) return;
-    if ((before & kBlocked) != 0) wake_all(word);
-    if ((before & kSleeper) != 0) sleep->wake_waiters_of(key);
+    assert((count(before) != 1 || (before & kAction) == 0) &&
+           "a latch with an action is finished with finish_with()");
+    if (count(before) == 1) wake_on_opening(before, word, sleep, key);
   }
+
+  // As finish(), for a latch whose owner may have an action due when it opens (a group's
+  // notifications): when this looks like the last job and the action flag is set, `act()` runs
+  // first, with this job's count still held, so the owner (and the latch) is still alive. It must
+  // clear the flag (clear_action()) once it took what was due, or leave it when unfinished() shows
+  // that a job was added since this look (then that job's finisher acts; we only finish ours). A
+  // CAS loop rather than one RMW: only the finisher that takes the count from 1 to 0 may open the
+  // latch, and it must do so from a state without the flag. set_action() succeeds only while the
+  // count is not zero, so an action set before the opening is seen here, and one set after it finds
+  // the latch open (its caller acts itself).
+  template <class Act>
+  void finish_with(Act act) noexcept {
+    Sleep *const sleep = sleep_;
+    std::atomic<std::uint32_t> *const word = &state_;
+    const void *const key = this;
+    std::uint32_t before = state_.load(std::memory_order_acquire);
+    for (;;) {
+      assert(count(before) != 0 && "a latch finished more often than jobs were added");
+      if (count(before) == 1 && (before & kAction) != 0) {
+        act();
+        before = state_.load(std::memory_order_acquire);
+        continue;
+      }
+      count_shared_write(SharedLine::latch);
+      if (word->compare_exchange_weak(before, before - kOne, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+        break;
+      }
+    }
+    if (count(before) == 1) wake_on_opening(before, word, sleep, key);
+  }
+
+  // The owner marks that it has an action due at the next opening (see finish_with()). False when
+  // the latch is open now (nothing marked: the action is due at once).
+  bool set_action() noexcept { return announce(kAction); }
+  // The owner, from inside `act` of finish_with() (the count is held there, so the latch is not
+  // open), or when the action it marked was taken back.
+  void clear_action() noexcept { state_.fetch_and(~kAction, std::memory_order_acq_rel); }
 
   // The owner, between uses (a group after its wait): an open latch forgets its waiters' marks, so
   // that its next opening does not look for sleepers that are long gone. A no-op unless open.
@@ -73,6 +112,9 @@ class Latch {
   }
 
   bool done() const noexcept { return count(state_.load(std::memory_order_acquire)) == 0; }
+  std::uint32_t unfinished() const noexcept {
+    return count(state_.load(std::memory_order_acquire));
+  }
 
   // A worker of the latch's pool is about to sleep in the sleep protocol until this latch opens
   // (Sleep::prepare_wait()): marks the latch so that the finisher that opens it looks for sleepers.
@@ -83,38 +125,35 @@ class Latch {
     return announce(kSleeper);
   }
 
-  // Blocks until done(). For threads that cannot help (outside the pool). Any number of threads
-  // may wait.
-  void wait() noexcept {
-    while (!wait_for(std::chrono::hours(1))) {
+  // Blocks until done() or until `deadline` passed; returns done(). For threads that cannot help
+  // (outside the pool). Any number of threads may wait.
+  bool wait(Deadline deadline = Deadline::never()) noexcept {
+    for (;;) {
+      std::uint32_t state = state_.load(std::memory_order_acquire);
+      if (count(state) == 0) return true;
+      if (deadline.passed()) return false;
+      // Announce a blocked waiter in the same word as the count, so that the last finish() sees it
+      // in its RMW (no separate flag it would have to read after the latch may be gone).
+      if (!announce(kBlocked)) return true;
+      state = state_.load(std::memory_order_relaxed);
+      if (count(state) == 0) return true;
+      timespec relative{};
+      if (!deadline.is_never()) relative = deadline.remaining();
+      // Sleeps only while the word still holds `state`; returns on a wake, a timeout, a signal or
+      // a change, and the loop tells which mattered.
+      syscall(SYS_futex, &state_, FUTEX_WAIT_PRIVATE, state,
+              deadline.is_never() ? nullptr : &relative, nullptr, 0);
     }
   }
 
-  // Blocks until done() or until `timeout` passed; returns done().
-  bool wait_for(std::chrono::nanoseconds timeout) noexcept {
-    std::uint32_t state = state_.load(std::memory_order_acquire);
-    if (count(state) == 0) return true;
-    // Announce a blocked waiter in the same word as the count, so that the last finish() sees it
-    // in its RMW (no separate flag it would have to read after the latch may be gone).
-    if (!announce(kBlocked)) return true;
-    state = state_.load(std::memory_order_relaxed);
-    if (count(state) == 0) return true;
-    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout);
-    timespec relative{};
-    relative.tv_sec = static_cast<std::time_t>(seconds.count());
-    relative.tv_nsec = static_cast<long>((timeout - seconds).count());
-    // Sleeps only while the word still holds `state`; returns on a wake, a timeout, a signal or
-    // a change, and done() tells which mattered.
-    syscall(SYS_futex, &state_, FUTEX_WAIT_PRIVATE, state, &relative, nullptr, 0);
-    return done();
-  }
-
  private:
-  // state_ = 4 * (unfinished jobs) + kBlocked (a thread may block on the futex word) + kSleeper (a
-  // worker may sleep in the sleep protocol for it). 32 bits: a futex word.
+  // state_ = 8 * (unfinished jobs) + kBlocked (a thread may block on the futex word) + kSleeper (a
+  // worker may sleep in the sleep protocol for it) + kAction (the owner has an action due at the
+  // opening: finish_with()). 32 bits: a futex word.
   static constexpr std::uint32_t kBlocked = 1;
   static constexpr std::uint32_t kSleeper = 2;
-  static constexpr std::uint32_t kOne = 4;
+  static constexpr std::uint32_t kAction = 4;
+  static constexpr std::uint32_t kOne = 8;
   static std::uint32_t count(std::uint32_t state) noexcept { return state / kOne; }
 
   // Sets `flag` unless the latch is open; false when it is.
@@ -132,7 +171,15 @@ class Latch {
     }
   }
 
-  // Raw futex calls rather than std::atomic::wait/notify: wait_for() needs a timeout, and a
+  // After the RMW that opened the latch (`before` is what it read): wakes whoever waits for it.
+  // Only addresses are used: the latch may be gone.
+  static void wake_on_opening(std::uint32_t before, std::atomic<std::uint32_t> *word, Sleep *sleep,
+                              const void *key) noexcept {
+    if ((before & kBlocked) != 0) wake_all(word);
+    if ((before & kSleeper) != 0) sleep->wake_waiters_of(key);
+  }
+
+  // Raw futex calls rather than std::atomic::wait/notify: a timed wait needs a timeout, and a
   // libstdc++ notify skips the system call unless its own waiter table has a waiter.
   static void wake_all(std::atomic<std::uint32_t> *word) noexcept {
     syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);

@@ -198,7 +198,7 @@ void Pool::count_changed() noexcept {
   idle_cv_.notify_all();
 }
 
-void Pool::wait_until_quiescent() noexcept {
+bool Pool::wait_until_quiescent(Deadline deadline) noexcept {
   // Registered first: from now on workers report finished jobs as soon as they run dry (see
   // Worker::main), and each report checks for quiescence.
   idle_waiters_.fetch_add(1, seq_cst);
@@ -213,27 +213,33 @@ void Pool::wait_until_quiescent() noexcept {
   // has run (the finished counts only lag behind the truth). seq_cst reads: in shutdown() they
   // are the second half of the Dekker pair with admission.
   SpinWait spin(config_.spin_limit);
-  if (!spin.until([&] { return quiescent(); })) {
+  bool idle = spin.until([&] { return quiescent(); });
+  if (!idle) {
     std::unique_lock lock(idle_mutex_);
     // The epoch lets a waiter leave after a moment of quiescence it was told about even if new
     // jobs arrived before it woke up: under a steady stream it would otherwise never return.
-    idle_cv_.wait(lock, [&] { return quiescent() || idle_epoch_ != epoch; });
+    const auto seen = [&] { return quiescent() || idle_epoch_ != epoch; };
+    if (deadline.is_never()) {
+      idle_cv_.wait(lock, seen);
+      idle = true;
+    } else {
+      idle = idle_cv_.wait_until(lock, deadline.at(), seen);
+    }
   }
   idle_waiters_.fetch_sub(1, seq_cst);
+  return idle;
 }
 
-Status Pool::wait_idle() noexcept {
+Status Pool::wait_idle(Deadline deadline) noexcept {
   if (Worker::current(this) != nullptr) return Status::would_deadlock;
-  wait_until_quiescent();
-  return Status::ok;
+  return wait_until_quiescent(deadline) ? Status::ok : Status::timeout;
 }
 
-void Pool::wait_for(Latch &latch) noexcept {
+bool Pool::wait_for(Latch &latch, Deadline deadline) noexcept {
   if (Worker *self = Worker::current(this); self != nullptr && !self->exiting()) {
-    self->wait_until(latch);
-  } else {
-    latch.wait();
+    return self->wait_until(latch, deadline);
   }
+  return latch.wait(deadline);
 }
 
 Status Pool::shutdown() noexcept {
@@ -272,7 +278,8 @@ StatsSnapshot Pool::worker_stats(std::size_t index) const noexcept {
   return StatsSnapshot{
       stats.executed.get(),      stats.stolen.get(),
       stats.from_injector.get(), stats.parks.get(),
-      stats.exceptions.get(),    stats.pinned.load(std::memory_order_relaxed) ? 1u : 0u};
+      stats.exceptions.get(),    stats.pinned.load(std::memory_order_relaxed) ? 1u : 0u,
+      stats.cancelled.get()};
 }
 
 StatsSnapshot Pool::stats() const noexcept {
@@ -285,6 +292,7 @@ StatsSnapshot Pool::stats() const noexcept {
     total.parks += one.parks;
     total.exceptions += one.exceptions;
     total.pinned += one.pinned;
+    total.cancelled += one.cancelled;
   }
   return total;
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "deadline.hpp"
 #include "injector.hpp"
 #include "job.hpp"
 #include "latch.hpp"
@@ -28,7 +29,8 @@
 namespace tp::detail {
 
 struct StatsSnapshot {
-  std::uint64_t executed = 0, stolen = 0, from_injector = 0, parks = 0, exceptions = 0, pinned = 0;
+  std::uint64_t executed = 0, stolen = 0, from_injector = 0, parks = 0, exceptions = 0, pinned = 0,
+                cancelled = 0;
 };
 
 class Pool {
@@ -60,13 +62,14 @@ class Pool {
   }
 
   // Until every job accepted before the call, and what they spawned, has run (from outside the
-  // pool only: a job would wait for itself).
-  Status wait_idle() noexcept;
+  // pool only: a job would wait for itself), or until `deadline` (timeout).
+  Status wait_idle(Deadline deadline = Deadline::never()) noexcept;
 
-  // Until `latch` opens: a worker of this pool helps (own deque, injector, peers) and sleeps only
-  // when there is nothing to help with; any other thread blocks. A latch that this pool's workers
-  // may wait for is made with sleep(), so that opening it wakes a worker sleeping for it.
-  void wait_for(Latch &latch) noexcept;
+  // Until `latch` opens (true) or `deadline` passes (false): a worker of this pool helps (own
+  // deque, injector, peers) and sleeps only when there is nothing to help with; any other thread
+  // blocks. A latch that this pool's workers may wait for is made with sleep(), so that opening it
+  // wakes a worker sleeping for it.
+  bool wait_for(Latch &latch, Deadline deadline = Deadline::never()) noexcept;
   Sleep &sleep() noexcept { return sleep_; }
 
   Status shutdown() noexcept;
@@ -110,7 +113,7 @@ class Pool {
   bool has_idle_waiters() const noexcept {
     return idle_waiters_.load(std::memory_order_relaxed) != 0;
   }
-  void wait_until_quiescent() noexcept;
+  bool wait_until_quiescent(Deadline deadline = Deadline::never()) noexcept;  // false: timed out
 
   // Any job anywhere that a searching worker could take (a hint; see sleep.md for why it is
   // enough where it is used: the last searcher's re-check, the second half of the sleep

@@ -20,8 +20,9 @@ namespace {
 // count and its check of the token (the store-buffer pattern), and the wake-up is lost.
 // FUTEX_WAKE always enters the kernel, which compares the token with the sleeper's expected value
 // atomically: no window.
-void futex_wait(std::atomic<std::uint32_t> &word, std::uint32_t expected) noexcept {
-  syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+void futex_wait(std::atomic<std::uint32_t> &word, std::uint32_t expected,
+                const timespec *timeout = nullptr) noexcept {
+  syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, expected, timeout, nullptr, 0);
 }
 void futex_wake_one(std::atomic<std::uint32_t> &word) noexcept {
   syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
@@ -157,7 +158,7 @@ void Sleep::wake_waiters_of(const void *latch) noexcept {
   }
 }
 
-Sleep::Wake Sleep::wait(std::size_t worker) noexcept {
+Sleep::Wake Sleep::wait(std::size_t worker, Deadline deadline) noexcept {
   std::atomic<std::uint32_t> &token = parkers_[worker].token;
   // A few rounds before the futex: a wake-up that comes right after the worker listed itself (a
   // submission that found it asleep a moment ago) then costs the woken side nothing. As
@@ -167,10 +168,39 @@ Sleep::Wake Sleep::wait(std::size_t worker) noexcept {
   spin.until([&] { return token.load(std::memory_order_acquire) != 0; });
   std::uint32_t why;
   while ((why = token.load(std::memory_order_acquire)) == 0) {
-    futex_wait(token, 0);  // returns on a wake, a signal, or at once if the token changed
+    if (deadline.is_never()) {
+      futex_wait(token, 0);  // returns on a wake, a signal, or at once if the token changed
+    } else if (!deadline.passed()) {
+      const timespec left = deadline.remaining();
+      futex_wait(token, 0, &left);
+    } else if (withdraw_waiting(worker)) {
+      return Wake::timeout;
+    } else {
+      deadline = Deadline::never();  // a waker took us off the list: its token is on its way
+    }
   }
   token.store(0, std::memory_order_relaxed);  // only this worker's waker sets it, once per sleep
   return static_cast<Wake>(why);
+}
+
+bool Sleep::withdraw_waiting(std::size_t worker) noexcept {
+  count_shared_write(SharedLine::sleep_lock);
+  std::lock_guard lock(mutex_);
+  // Every waker takes a sleeper off its list, and clears waiting_on, under this lock before it
+  // sets the token: still listed means nobody chose us, and nobody can once we are off.
+  Parker &parker = parkers_[worker];
+  if (parker.waiting_on == nullptr) return false;
+  parker.waiting_on = nullptr;
+  const auto listed =
+      std::find(waiting_.begin(), waiting_.end(), static_cast<std::uint32_t>(worker));
+  assert(listed != waiting_.end() && "a worker with a latch to wait on is listed as waiting");
+  *listed = waiting_.back();
+  waiting_.pop_back();
+  // Awake again, not searching, as a worker woken for its latch: it re-checks its latch and the
+  // queues itself.
+  count_shared_write(SharedLine::sleep_state);
+  state_.fetch_add(kUnparkedOne, std::memory_order_seq_cst);
+  return true;
 }
 
 void Sleep::stop_all() noexcept {

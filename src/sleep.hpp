@@ -12,6 +12,7 @@
 #include <mutex>
 #include <vector>
 
+#include "deadline.hpp"
 #include "deque.hpp"  // kCacheLine
 
 namespace tp::detail {
@@ -24,10 +25,11 @@ class Sleep {
 
   // Why a sleeping worker woke up.
   enum class Wake : std::uint32_t {
-    none = 0,   // (not woken: the token is clear)
-    work = 1,   // new work: the worker now counts as awake and searching
-    latch = 2,  // the latch it waits for opened: it counts as awake, not searching
-    stop = 3,   // the pool stops: leave the worker loop
+    none = 0,     // (not woken: the token is clear)
+    work = 1,     // new work: the worker now counts as awake and searching
+    latch = 2,    // the latch it waits for opened: it counts as awake, not searching
+    stop = 3,     // the pool stops: leave the worker loop
+    timeout = 4,  // (a waiting sleeper's deadline passed: it withdrew, and counts as awake)
   };
 
   // Any thread, right after it made a job visible in the injector (or found work it wants a
@@ -82,7 +84,10 @@ class Sleep {
   }
 
   // Blocks until notify_work(), wake_waiters_of() or stop_all() chose this worker, and says which.
-  Wake wait(std::size_t worker) noexcept;
+  // A waiting sleeper may give a deadline: once it passes, the worker withdraws from the list
+  // (counted awake, not searching, as after Wake::latch) and gets Wake::timeout, unless a waker
+  // chose it first (then it gets the waker's reason, as without a deadline).
+  Wake wait(std::size_t worker, Deadline deadline = Deadline::never()) noexcept;
 
   // Any thread that opened a latch whose waiters may sleep here (Latch::finish()): wakes every
   // worker sleeping for it. `latch` is only compared, never read: the latch may be gone already.
@@ -105,6 +110,7 @@ class Sleep {
   void wake(unsigned sleepers) noexcept;
   void register_waiting(std::size_t worker, const void *latch, bool searching) noexcept;
   void unpark(std::size_t worker, Wake why) noexcept;
+  bool withdraw_waiting(std::size_t worker) noexcept;  // false: a waker chose it first
 
   // One wake-up token per worker, each on its own line: the waker writes it, the sleeper waits on
   // it (a futex).

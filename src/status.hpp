@@ -12,6 +12,9 @@ enum class Status {
   thread_start,
   topology,
   would_deadlock,
+  timeout,          // a timed wait's deadline passed first
+  cancelled,        // a group was cancelled since its last wait
+  already_created,  // the default pool exists: too late to configure it
 };
 
 }  // namespace tp::detail

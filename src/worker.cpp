@@ -57,11 +57,15 @@ Worker::Worker(Pool &pool, std::size_t index, std::size_t deque_capacity)
       index_(index),
       deque_(deque_capacity, &pool.steal_epochs_) {}
 
-void Worker::wait_until(Latch &latch) noexcept {
+bool Worker::wait_until(Latch &latch, Deadline deadline) noexcept {
   assert(tls_worker == this);
   SpinWait spin(pool_.config_.spin_limit);
   assert(!searching_ && "a job runs only once its worker stopped searching");
   while (!latch.done()) {
+    if (deadline.passed()) {
+      stop_searching();
+      return false;
+    }
     Job job = pop_own();  // first the jobs this worker pushed: usually the one we wait for
     if (!job) {
       job = take_from_injector();
@@ -77,13 +81,14 @@ void Worker::wait_until(Latch &latch) noexcept {
     if (spin.spin()) continue;
     // Nothing to help with: the jobs we wait for run on peers. Sleep like a parked worker until
     // new work arrives or the latch opens.
-    switch (sleep_until_work_or(latch)) {
+    switch (sleep_until_work_or(latch, deadline)) {
       case Sleep::Wake::work:
         searching_ = true;  // the waker counted us as searching
         spin.reset();
         break;
-      case Sleep::Wake::latch:
-        searching_ = false;  // the opener counted us as awake, not searching
+      case Sleep::Wake::latch:    // the opener counted us as awake, not searching
+      case Sleep::Wake::timeout:  // we withdrew: awake, not searching; the loop sees the deadline
+        searching_ = false;
         break;
       case Sleep::Wake::none:  // the latch opened before we slept: nothing changed
       case Sleep::Wake::stop:  // (never while a job waits: the pool stops once no job is left)
@@ -91,9 +96,10 @@ void Worker::wait_until(Latch &latch) noexcept {
     }
   }
   stop_searching();
+  return true;
 }
 
-Sleep::Wake Worker::sleep_until_work_or(Latch &latch) noexcept {
+Sleep::Wake Worker::sleep_until_work_or(Latch &latch, Deadline deadline) noexcept {
   deque_.trim();  // empty (nothing to help with): its memory comes back while we sleep
   if (!latch.announce_sleeper()) return Sleep::Wake::none;
   if (!sleep_.prepare_wait(index_, &latch, searching_, [&] { return latch.done(); })) {
@@ -104,7 +110,7 @@ Sleep::Wake Worker::sleep_until_work_or(Latch &latch) noexcept {
   // and woken nobody. Look again, as the last searcher does before it parks (sleep.md).
   if (pool_.work_visible()) sleep_.notify_work();
   stats_.parks.add();
-  return sleep_.wait(index_);
+  return sleep_.wait(index_, deadline);
 }
 
 bool Worker::start_searching() noexcept {

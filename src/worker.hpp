@@ -8,6 +8,7 @@
 #include <thread>
 #include <utility>
 
+#include "deadline.hpp"
 #include "deque.hpp"
 #include "injector.hpp"
 #include "job.hpp"
@@ -57,7 +58,7 @@ class OwnerCounter {
 };
 
 struct WorkerStats {
-  OwnerCounter executed, stolen, from_injector, parks, exceptions;
+  OwnerCounter executed, stolen, from_injector, parks, exceptions, cancelled;
   std::atomic<bool> pinned{false};
 };
 
@@ -111,6 +112,10 @@ class alignas(kCacheLine) Worker {
     ++unreported_;
   }
 
+  // A job of a cancelled group ran its on_cancel instead of its function (it counts as executed
+  // too: the worker ran it).
+  void count_cancelled() noexcept { stats_.cancelled.add(); }
+
   // A job spawned uncounted (spawn(job, false)) that a thief runs: run() counts every job it runs
   // as finished once it returns, so the job takes that count back first. unreported_ may wrap
   // below zero in between; it is unsigned, and nothing reads it before run() adds the one back.
@@ -133,10 +138,11 @@ class alignas(kCacheLine) Worker {
     }
   }
 
-  // Until `latch` opens: run jobs from the own deque, the injector and the peers; when there is
-  // nothing to run, sleep in the sleep protocol, woken by new work (like a parked worker) or by the
-  // latch opening (sleep.md, "Waiting sleepers").
-  void wait_until(Latch &latch) noexcept;
+  // Until `latch` opens (true) or `deadline` passes (false): run jobs from the own deque, the
+  // injector and the peers; when there is nothing to run, sleep in the sleep protocol, woken by new
+  // work (like a parked worker), by the latch opening (sleep.md, "Waiting sleepers") or by the
+  // deadline. A job it runs meanwhile is not interrupted: the deadline is seen when it returns.
+  bool wait_until(Latch &latch, Deadline deadline = Deadline::never()) noexcept;
 
   // The thread's body: start hooks, then find and run jobs until the pool stops.
   void main() noexcept;
@@ -177,7 +183,7 @@ class alignas(kCacheLine) Worker {
   Job pop_own() noexcept;
   // A worker in wait_until() with nothing to help with sleeps until new work or `latch`. Returns
   // why it woke (Wake::none: the latch opened before it registered; it did not sleep).
-  Sleep::Wake sleep_until_work_or(Latch &latch) noexcept;
+  Sleep::Wake sleep_until_work_or(Latch &latch, Deadline deadline) noexcept;
   // The worker counts as searching in the sleep protocol (idempotent); false when the searcher
   // cap refuses (it then counts as running, and should sleep).
   bool start_searching() noexcept;

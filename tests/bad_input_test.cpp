@@ -208,13 +208,14 @@ TEST(BadInput, StatsWithABadStructOrWorker) {
 }
 
 TEST(BadInput, EveryStatusHasAName) {
-  for (int value = -7; value <= 0; ++value) {
+  for (int value = TP_ERR_ALREADY_CREATED; value <= 0; ++value) {
     const char *name = tp_status_string(from_int<tp_status>(value));
     ASSERT_NE(name, nullptr);
     EXPECT_EQ(std::string(name).rfind("TP_", 0), 0u) << value;
   }
   EXPECT_STREQ(tp_status_string(from_int<tp_status>(12345)), "unknown tp_status");
-  EXPECT_STREQ(tp_status_string(from_int<tp_status>(-8)), "unknown tp_status");
+  EXPECT_STREQ(tp_status_string(from_int<tp_status>(TP_ERR_ALREADY_CREATED - 1)),
+               "unknown tp_status");
 }
 
 TEST(Version, MacrosAndRuntimeAgree) {

@@ -107,6 +107,23 @@ inline std::string describe_workers(tp_pool *pool) {
   return text;
 }
 
+// Jobs that hold their worker until the test opens the gate: hold(&gate) as the job, then
+// wait_for_arrivals(n) to know n workers are held.
+struct Gate {
+  std::atomic<int> arrived{0};
+  std::atomic<bool> open{false};
+
+  static void hold(void *arg) {
+    auto *gate = static_cast<Gate *>(arg);
+    gate->arrived.fetch_add(1);
+    while (!gate->open.load()) std::this_thread::yield();
+  }
+  void wait_for_arrivals(int count) const {
+    while (arrived.load() < count) std::this_thread::yield();
+  }
+  void release() { open.store(true); }
+};
+
 // A job that counts its runs: arg is a std::atomic<std::uint64_t>.
 inline void increment(void *arg) { static_cast<std::atomic<std::uint64_t> *>(arg)->fetch_add(1); }
 

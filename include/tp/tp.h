@@ -25,7 +25,7 @@
 
 /* The one place the version lives; CMake reads it from here. */
 #define TP_VERSION_MAJOR 0
-#define TP_VERSION_MINOR 1
+#define TP_VERSION_MINOR 2
 #define TP_VERSION_PATCH 0
 /* MAJOR * 10000 + MINOR * 100 + PATCH, the value tp_version() returns. */
 #define TP_VERSION_NUMBER (TP_VERSION_MAJOR * 10000 + TP_VERSION_MINOR * 100 + TP_VERSION_PATCH)
@@ -75,7 +75,11 @@ typedef enum tp_status {
   TP_ERR_OUT_OF_MEMORY = -4,    /* an allocation failed; nothing was accepted */
   TP_ERR_THREAD_START = -5,     /* the OS refused to start a worker thread */
   TP_ERR_TOPOLOGY = -6,         /* hwloc could not describe this machine (pinning requested) */
-  TP_ERR_WOULD_DEADLOCK = -7    /* e.g. draining or destroying a pool from one of its own jobs */
+  TP_ERR_WOULD_DEADLOCK = -7,   /* e.g. draining or destroying a pool from one of its own jobs */
+  TP_ERR_TIMEOUT = -8,          /* a timed wait ran out before the work was done (since 0.2) */
+  TP_ERR_CANCELLED = -9,        /* the group was cancelled since its last wait (since 0.2) */
+  TP_ERR_ALREADY_CREATED = -10  /* the default pool exists already: too late to configure it
+                                   (since 0.2) */
 } tp_status;
 
 /* Where workers are bound (README, "Where workers run", has a picture). Only the CPUs the creating
@@ -121,6 +125,9 @@ typedef struct tp_pool_stats {
   uint64_t pinned;        /* workers bound to the CPUs their placement asked for (0 or 1 for one
                              worker); with TP_PIN_CORES, a worker the OS refused to bind runs
                              unpinned and is missing from this count */
+  /* Since 0.2 (a caller built against 0.1 passes a smaller size and never sees it): */
+  uint64_t cancelled; /* jobs of a cancelled group that were skipped (their on_cancel ran
+                         instead of their function); they count in `executed` too */
 } tp_pool_stats;
 
 /* A job as stored in a batch for tp_pool_execute_batch(). */
@@ -222,6 +229,13 @@ TP_API tp_status tp_pool_shutdown(tp_pool *pool) TP_NOEXCEPT;
 TP_API tp_status tp_pool_destroy(tp_pool *pool) TP_NOEXCEPT;
 
 /*
+ * As tp_pool_wait_idle(), but gives up after timeout_ns nanoseconds with TP_ERR_TIMEOUT (nothing
+ * changes then: wait again later). A timeout of 0 only looks. Returns within a few milliseconds of
+ * the deadline. Since 0.2.
+ */
+TP_API tp_status tp_pool_wait_idle_for(tp_pool *pool, uint64_t timeout_ns) TP_NOEXCEPT;
+
+/*
  * fork(): a child process gets the memory of the parent's pools but none of their worker threads.
  * In the child, do not use or destroy a pool created before the fork (leak it); create fresh pools
  * instead, which work normally, as long as no other thread of the parent was inside
@@ -229,6 +243,36 @@ TP_API tp_status tp_pool_destroy(tp_pool *pool) TP_NOEXCEPT;
  * the fork (as with malloc's locks, the child may inherit a held lock). The child's exit does not
  * wait for anything of libtp's.
  */
+
+/* ---- The default pool (since 0.2) ------------------------------------------------------------ */
+
+/*
+ * The process-wide pool, created on first use and shared by every caller in the process: every
+ * library, extension and language binding that uses it shares one set of workers instead of each
+ * starting one thread per core. Workers: TP_NUM_THREADS from the environment when it is a whole
+ * number in 1..TP_MAX_WORKERS (anything else is ignored), else the options given to
+ * tp_pool_default_configure(), else tp_default_workers(); the other options are the configured
+ * ones or the defaults. Returns TP_OK and the same pointer to every caller on every thread (later
+ * calls cost one atomic load); on a creation error returns it (TP_ERR_THREAD_START, ...) with
+ * *out = NULL, and tries again on the next call; TP_ERR_INVALID_ARGUMENT when out is NULL.
+ * tp_pool_shutdown() and tp_pool_destroy() refuse it with TP_ERR_INVALID_ARGUMENT and change
+ * nothing: it lives as long as the process. At process exit it is not drained: its workers are
+ * still running when exit() runs the atexit handlers and static destructors, and jobs still queued
+ * then may or may not run (wait for what must finish, with a group or tp_pool_wait_idle(), before
+ * returning from main). In a child after fork() it is a fresh pool, created on the child's first
+ * call. A second, separately loaded copy of the library (a static libtp linked into a plugin, say)
+ * has a default pool of its own. The start and stop hooks of the configured options must not call
+ * tp_pool_default() (creation waits for the start hooks). Thread-safe; callable from inside a job.
+ */
+TP_API tp_status tp_pool_default(tp_pool **out) TP_NOEXCEPT;
+
+/*
+ * Options for the default pool, before it exists: TP_OK (a later call replaces them);
+ * TP_ERR_ALREADY_CREATED once it exists (nothing changes); otherwise as tp_pool_create_with()
+ * (TP_ERR_INVALID_ARGUMENT, TP_ERR_ZERO_WORKERS) for options it would refuse. TP_NUM_THREADS
+ * still wins for the worker count. The struct is copied (thread_name too). Thread-safe.
+ */
+TP_API tp_status tp_pool_default_configure(const tp_pool_options *options) TP_NOEXCEPT;
 
 /* Number of worker threads of the pool; 0 when pool is NULL. Thread-safe. */
 TP_API size_t tp_pool_workers(const tp_pool *pool) TP_NOEXCEPT;
@@ -278,8 +322,8 @@ TP_API tp_status tp_pool_worker_cpus(const tp_pool *pool, size_t worker, char *b
  * Runs a(a_arg) and b(b_arg), possibly in parallel, and returns when both have run.
  * From inside one of this pool's jobs: b is pushed onto the calling worker's deque (other workers
  * may steal it), a runs on the calling thread, and then the caller takes b back if nobody stole it
- * or runs other jobs until b is done; when it finds none it blocks, and looks for new work again
- * every millisecond until b is done. Nothing is allocated. Joins nest to any depth (deeper than the
+ * or runs other jobs until b is done; when it finds none it sleeps until new work arrives (which
+ * it helps with) or b is done. Nothing is allocated. Joins nest to any depth (deeper than the
  * number of workers) without deadlock. From any other thread: both are handed to the pool and the
  * caller blocks until both have run. Returns TP_OK; TP_ERR_INVALID_ARGUMENT when pool, a or b is
  * NULL; TP_ERR_SHUTDOWN from outside the pool after shutdown began (neither runs);
@@ -311,18 +355,70 @@ TP_API tp_status tp_group_spawn(tp_group *group, tp_job_fn fn, void *arg) TP_NOE
 /*
  * Returns when every job spawned into the group before the call, and every job they spawned into
  * it, has run. On one of the pool's workers the caller runs other jobs meanwhile. The group can be
- * used again afterwards. Returns TP_OK; TP_ERR_INVALID_ARGUMENT when group is NULL;
- * TP_ERR_WOULD_DEADLOCK when the calling thread is running one of the group's jobs, directly or
- * beneath the job that calls (a waiting worker runs other jobs on top of the one that waits).
- * Waiting for a group from work that one of its jobs itself waits for (say, the second half of a
- * join made by a job of the group, run by another worker) is a cycle the pool cannot see: it
- * deadlocks, as it would with any task-group library. Thread-safe.
+ * used again afterwards. Returns TP_OK; TP_ERR_CANCELLED (since 0.2) instead when the group was
+ * cancelled since the last wait that returned (the mark is cleared: the group is fresh again);
+ * TP_ERR_INVALID_ARGUMENT when group is NULL; TP_ERR_WOULD_DEADLOCK when the calling thread is
+ * running one of the group's jobs, directly or beneath the job that calls (a waiting worker runs
+ * other jobs on top of the one that waits). Waiting for a group from work that one of its jobs
+ * itself waits for (say, the second half of a join made by a job of the group, run by another
+ * worker) is a cycle the pool cannot see: it deadlocks, as it would with any task-group library.
+ * Thread-safe.
  */
 TP_API tp_status tp_group_wait(tp_group *group) TP_NOEXCEPT;
 
 /*
- * Waits as tp_group_wait() does, then frees the group. NULL is a no-op returning TP_OK.
- * Returns TP_ERR_WOULD_DEADLOCK, freeing nothing, from inside one of the group's own jobs.
+ * As tp_group_wait(), but gives up after timeout_ns nanoseconds with TP_ERR_TIMEOUT (nothing is
+ * cancelled and nothing changes then: wait again later). A timeout of 0 only looks. From outside
+ * the pool it returns within a few milliseconds of the deadline; on one of the pool's workers it
+ * helps with other jobs meanwhile, and a job it is running when the deadline passes ends first.
+ * Since 0.2.
+ */
+TP_API tp_status tp_group_wait_for(tp_group *group, uint64_t timeout_ns) TP_NOEXCEPT;
+
+/*
+ * fn(arg) is submitted to the group's pool, as an ordinary job that is not part of the group, the
+ * next time the group has no unfinished job (at once when it has none now). Never blocks; any
+ * number of notifications may be pending, and each runs exactly once. Returns TP_OK;
+ * TP_ERR_INVALID_ARGUMENT when group or fn is NULL; TP_ERR_SHUTDOWN when it is due now and the
+ * pool refuses it (shut down, from outside its jobs): fn will not run; TP_ERR_OUT_OF_MEMORY.
+ * A notification that waits for the group is submitted by the worker that finished the group's
+ * last job, which the pool accepts even while it drains (if the pool cannot take it then, it runs
+ * on that thread). Callable from the group's own jobs (it then waits for them too). Thread-safe.
+ * The way to learn that a group is done without blocking a thread (an event loop's, say): the
+ * notification wakes the loop, which then calls tp_group_wait() and gets its status at once.
+ * Since 0.2.
+ */
+TP_API tp_status tp_group_notify(tp_group *group, tp_job_fn fn, void *arg) TP_NOEXCEPT;
+
+/*
+ * As tp_group_spawn(), but if the job is skipped because the group was cancelled, on_cancel(arg)
+ * runs instead of fn(arg) (on a worker, where fn would have run): exactly one of the two runs,
+ * once. on_cancel may be NULL (nothing runs then; use it to free what arg owns). Since 0.2.
+ */
+TP_API tp_status tp_group_spawn_cancellable(tp_group *group, tp_job_fn fn, tp_job_fn on_cancel,
+                                            void *arg) TP_NOEXCEPT;
+
+/*
+ * Cancels the group: its jobs that have not started are skipped (their on_cancel runs instead),
+ * and so are jobs spawned into it until the next wait returns; running jobs finish (they may poll
+ * tp_group_is_cancelled() and return early), and a tp_pool_parallel_for() called from one of its
+ * jobs starts no more pieces. The next tp_group_wait(), tp_group_wait_for() (one that does not
+ * time out) or tp_group_destroy() returns TP_ERR_CANCELLED (tp_group_destroy: TP_OK) once the
+ * group is empty, and clears the mark. Returns TP_OK; TP_ERR_INVALID_ARGUMENT when group is NULL.
+ * Skipped jobs count in tp_pool_stats.cancelled. Never blocks; callable from anywhere, its own
+ * jobs included. Since 0.2.
+ */
+TP_API tp_status tp_group_cancel(tp_group *group) TP_NOEXCEPT;
+
+/* 1 when the group is cancelled (and no wait has cleared the mark yet), else 0; 0 for NULL.
+ * Since 0.2. */
+TP_API int tp_group_is_cancelled(const tp_group *group) TP_NOEXCEPT;
+
+/*
+ * Waits as tp_group_wait() does, then frees the group and returns TP_OK (also when it was
+ * cancelled). NULL is a no-op returning TP_OK. A notification still pending runs as the group
+ * empties, before this returns. Returns TP_ERR_WOULD_DEADLOCK, freeing nothing, from inside one
+ * of the group's own jobs.
  * A group may be destroyed after its pool (it then has nothing left to wait for). Must not race
  * with other calls on the same group.
  */
@@ -333,7 +429,9 @@ TP_API tp_status tp_group_destroy(tp_group *group) TP_NOEXCEPT;
  * once, in parallel, and returns when all have run. The range is split in halves with
  * tp_pool_join() down to `grain` indices per piece; grain 0 chooses about 8 pieces per worker.
  * begin >= end does nothing and returns TP_OK. Returns TP_ERR_INVALID_ARGUMENT when pool or body
- * is NULL; TP_ERR_SHUTDOWN and TP_ERR_OUT_OF_MEMORY as tp_pool_join() (then no piece ran).
+ * is NULL; TP_ERR_SHUTDOWN and TP_ERR_OUT_OF_MEMORY as tp_pool_join() (then no piece ran);
+ * TP_ERR_CANCELLED when called from a job of a group that got cancelled (tp_group_cancel())
+ * before every piece started: the pieces not started then were skipped, the others ran.
  * Thread-safe; callable from inside a job (nested parallel loops are fine).
  */
 TP_API tp_status tp_pool_parallel_for(tp_pool *pool, size_t begin, size_t end, size_t grain,
