@@ -305,4 +305,95 @@ TEST(Exceptions, TaskGroupWaitRethrowsTheFirstAndStaysUsable) {
   EXPECT_EQ(ran.load(), 11);
 }
 
+// ---- 0.2: the global pool, notifications, cancellation, timed waits ----
+
+TEST(Global, IsOneSharedPoolThatTheHandleDoesNotOwn) {
+  tp::ThreadPool &global = tp::ThreadPool::global();
+  EXPECT_EQ(&global, &tp::ThreadPool::global());
+  tp_pool *pool = nullptr;
+  ASSERT_EQ(tp_pool_default(&pool), TP_OK);
+  EXPECT_EQ(global.native_handle(), pool);
+  EXPECT_EQ(global.workers(), tp_pool_workers(pool));
+  EXPECT_EQ(global.shutdown().error(), tp::PoolError::InvalidArgument);  // refused: not ours
+  std::future<int> answer = global.submit([] { return 42; });
+  EXPECT_EQ(answer.get(), 42);
+  tp::TaskGroup group(global);
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(group.spawn([&] { ran++; }));
+  EXPECT_TRUE(group.wait());
+  EXPECT_EQ(ran.load(), 100);
+}
+
+TEST(Wrapper, NotifyRunsOnceTheGroupIsEmptyWithoutBlocking) {
+  auto pool = tp::ThreadPool::build(2);
+  tp::TaskGroup group(*pool);
+  std::atomic<bool> open{false};
+  std::atomic<int> ran{0};
+  ASSERT_TRUE(group.spawn([&] {
+    while (!open.load()) std::this_thread::yield();
+    ran++;
+  }));
+  std::promise<int> notified;
+  std::future<int> seen = notified.get_future();
+  ASSERT_TRUE(group.notify([&] { notified.set_value(ran.load()); }));  // the job is still held
+  open = true;
+  EXPECT_EQ(seen.get(), 1);
+  EXPECT_TRUE(group.wait());
+}
+
+TEST(Wrapper, CancelDropsJobsNotStartedAndTheNextWaitSaysCancelled) {
+  auto pool = tp::ThreadPool::build(1);
+  tp::TaskGroup group(*pool);
+  std::atomic<bool> open{false};
+  ASSERT_TRUE(pool->execute([&] {
+    while (!open.load()) std::this_thread::yield();
+  }));
+  // A move-only callable that owns memory: dropped without running, and freed (ASan).
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(group.spawn([&ran, owned = std::make_unique<int>(i)] { ran += *owned; }));
+  }
+  group.cancel();
+  EXPECT_TRUE(group.is_cancelled());
+  open = true;
+  const tp::Result<void> waited = group.wait();
+  ASSERT_FALSE(waited);
+  EXPECT_EQ(waited.error(), tp::PoolError::Cancelled);
+  EXPECT_FALSE(group.is_cancelled());
+  EXPECT_EQ(ran.load(), 0);
+  ASSERT_TRUE(group.spawn([&] { ran = 100; }));
+  EXPECT_TRUE(group.wait());
+  EXPECT_EQ(ran.load(), 100);
+}
+
+TEST(Wrapper, WaitForTimesOutAndThenSucceeds) {
+  auto pool = tp::ThreadPool::build(2);
+  tp::TaskGroup group(*pool);
+  std::atomic<bool> open{false};
+  ASSERT_TRUE(group.spawn([&] {
+    while (!open.load()) std::this_thread::yield();
+    throw std::runtime_error("after the timeout");
+  }));
+  EXPECT_EQ(group.wait_for(std::chrono::milliseconds(2)).error(), tp::PoolError::Timeout);
+  EXPECT_EQ(pool->wait_idle_for(std::chrono::microseconds(500)).error(), tp::PoolError::Timeout);
+  EXPECT_EQ(group.wait_for(std::chrono::seconds(-1)).error(), tp::PoolError::Timeout);
+  open = true;
+  EXPECT_THROW(group.wait_for(std::chrono::hours(24 * 365 * 1000)), std::runtime_error);
+  EXPECT_TRUE(pool->wait_idle_for(std::chrono::seconds(60)));
+}
+
+TEST(Wrapper, ParallelForInACancelledGroupStopsQuietly) {
+  auto pool = tp::ThreadPool::build(2);
+  tp::TaskGroup group(*pool);
+  std::atomic<std::size_t> visited{0};
+  ASSERT_TRUE(group.spawn([&] {
+    pool->parallel_for(0, 100000, 1, [&](std::size_t i) {
+      if (i == 0) group.cancel();
+      visited++;
+    });
+  }));
+  EXPECT_EQ(group.wait().error(), tp::PoolError::Cancelled);
+  EXPECT_LT(visited.load(), 100000u);
+}
+
 }  // namespace

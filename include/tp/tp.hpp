@@ -10,6 +10,9 @@
 //   tp::TaskGroup group(*pool);
 //   group.spawn([&] { work(); });
 //   group.wait();
+//   tp::ThreadPool &shared = tp::ThreadPool::global();  // the process-wide pool (tp_pool_default)
+//   group.notify([] { wake_my_event_loop(); });         // once the group is empty; never blocks
+//   if (group.wait_for(std::chrono::milliseconds(5)).error() == tp::PoolError::Timeout) ...
 //
 // Exceptions: a job started with execute() that throws goes to the handler set with
 // set_exception_handler(); without one it is caught and counted by the pool (tp_pool_stats'
@@ -20,7 +23,9 @@
 #define TP_TP_HPP
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <future>
@@ -45,6 +50,9 @@ enum class PoolError : int {
   ThreadStart = TP_ERR_THREAD_START,
   Topology = TP_ERR_TOPOLOGY,
   WouldDeadlock = TP_ERR_WOULD_DEADLOCK,
+  Timeout = TP_ERR_TIMEOUT,
+  Cancelled = TP_ERR_CANCELLED,
+  AlreadyCreated = TP_ERR_ALREADY_CREATED,
 };
 
 inline const char *to_string(PoolError error) noexcept {
@@ -155,6 +163,15 @@ void call(void *callable) {
   (*static_cast<F *>(callable))();
 }
 
+// A timeout for the C ABI: nanoseconds, negative as zero, too long for 64 bits as the longest.
+template <class Rep, class Period>
+std::uint64_t to_ns(std::chrono::duration<Rep, Period> timeout) noexcept {
+  if (timeout <= timeout.zero()) return 0;
+  using Nanoseconds = std::chrono::duration<long double, std::nano>;
+  const long double ns = std::chrono::duration_cast<Nanoseconds>(timeout).count();
+  return ns >= 1.8e19L ? UINT64_MAX : static_cast<std::uint64_t>(ns);
+}
+
 }  // namespace detail
 
 class TaskGroup;
@@ -179,6 +196,23 @@ class ThreadPool {
     return ThreadPool(std::move(state));
   }
 
+  // The process-wide pool (tp_pool_default()), shared with every other user of libtp in the
+  // process: a handle that does not own it (it is never shut down; shutdown() is refused with
+  // PoolError::InvalidArgument). Each call into it looks the pool up again (one atomic load), so
+  // that in a child after fork() it is the child's fresh pool. Throws tp::Error when the pool
+  // cannot be created.
+  static ThreadPool &global() {
+    tp_pool *pool = nullptr;
+    detail::throw_if_error(tp_pool_default(&pool));
+    // Never destroyed: jobs of the default pool may still run during static destruction.
+    static ThreadPool *const handle = [] {
+      std::unique_ptr<State> state(new State);
+      state->global = true;
+      return new ThreadPool(std::move(state));
+    }();
+    return *handle;
+  }
+
   ThreadPool(ThreadPool &&) noexcept = default;
   ThreadPool &operator=(ThreadPool &&other) noexcept {
     if (this != &other) {
@@ -200,7 +234,7 @@ class ThreadPool {
     using Task = ExecuteTask<std::decay_t<F>>;
     auto *task = new (std::nothrow) Task{std::forward<F>(f), state_.get()};
     if (task == nullptr) return PoolError::OutOfMemory;
-    const tp_status status = tp_pool_execute(state_->pool, &Task::run, task);
+    const tp_status status = tp_pool_execute(native_handle(), &Task::run, task);
     if (status != TP_OK) delete task;
     return detail::to_result(status);
   }
@@ -226,7 +260,7 @@ class ThreadPool {
     };
     using Task = ExecuteTask<decltype(task)>;
     auto *job = new Task{std::move(task), state_.get()};
-    const tp_status status = tp_pool_execute(state_->pool, &Task::run, job);
+    const tp_status status = tp_pool_execute(native_handle(), &Task::run, job);
     if (status != TP_OK) {
       std::promise<R> refused;
       future = refused.get_future();
@@ -256,14 +290,15 @@ class ThreadPool {
         error.capture();
       }
     };
-    detail::throw_if_error(tp_pool_join(state_->pool, &detail::call<decltype(run_a)>, &run_a,
+    detail::throw_if_error(tp_pool_join(native_handle(), &detail::call<decltype(run_a)>, &run_a,
                                         &detail::call<decltype(run_b)>, &run_b));
     error.rethrow_and_clear();
   }
 
   // Calls body(i) for every i in [begin, end), in parallel pieces of at most `grain` indices
   // (0: chosen from the range and the worker count). Rethrows the first exception after every
-  // piece finished (a piece stops at its first exception).
+  // piece finished (a piece stops at its first exception). Inside a job of a TaskGroup that gets
+  // cancelled, it stops starting pieces and returns (the group's wait reports the cancel).
   template <class F>
   void parallel_for(std::size_t begin, std::size_t end, std::size_t grain, F &&body) {
     struct Context {
@@ -278,7 +313,9 @@ class ThreadPool {
         c.error.capture();
       }
     };
-    detail::throw_if_error(tp_pool_parallel_for(state_->pool, begin, end, grain, piece, &context));
+    const tp_status status =
+        tp_pool_parallel_for(native_handle(), begin, end, grain, piece, &context);
+    if (status != TP_ERR_CANCELLED) detail::throw_if_error(status);
     context.error.rethrow_and_clear();
   }
   template <class F>
@@ -287,13 +324,21 @@ class ThreadPool {
   }
 
   // Stops accepting jobs, runs every accepted one and stops the workers. Idempotent.
-  Result<void> shutdown() noexcept { return detail::to_result(tp_pool_shutdown(state_->pool)); }
+  Result<void> shutdown() noexcept { return detail::to_result(tp_pool_shutdown(native_handle())); }
 
   // Blocks until the pool was idle at some moment after the call began (so every job accepted
   // before it has run); under a never-ending stream of submissions, use a TaskGroup instead (tp.h).
-  Result<void> wait_idle() noexcept { return detail::to_result(tp_pool_wait_idle(state_->pool)); }
+  Result<void> wait_idle() noexcept {
+    return detail::to_result(tp_pool_wait_idle(native_handle()));
+  }
 
-  std::size_t workers() const noexcept { return tp_pool_workers(state_->pool); }
+  // As wait_idle(), but gives up after `timeout` with PoolError::Timeout.
+  template <class Rep, class Period>
+  Result<void> wait_idle_for(std::chrono::duration<Rep, Period> timeout) noexcept {
+    return detail::to_result(tp_pool_wait_idle_for(native_handle(), detail::to_ns(timeout)));
+  }
+
+  std::size_t workers() const noexcept { return tp_pool_workers(native_handle()); }
 
   // Receives the exceptions of execute() jobs, on the worker that ran the job; replaces the
   // default (caught and counted in tp_pool_stats). An exception thrown by the handler is ignored.
@@ -302,12 +347,18 @@ class ThreadPool {
     state_->handler = std::move(handler);
   }
 
-  tp_pool *native_handle() const noexcept { return state_->pool; }
+  tp_pool *native_handle() const noexcept {
+    if (!state_->global) return state_->pool;
+    tp_pool *pool = nullptr;
+    tp_pool_default(&pool);  // one atomic load once it exists; NULL if it cannot be created
+    return pool;
+  }
 
  private:
   // Heap-allocated so that jobs can keep pointing at it while the ThreadPool object moves.
   struct State {
-    tp_pool *pool = nullptr;
+    bool global = false;      // the default pool: looked up on each call, never destroyed
+    tp_pool *pool = nullptr;  // the owned pool
     std::mutex mutex;
     std::function<void(std::exception_ptr)> handler;  // guarded by mutex
   };
@@ -340,7 +391,7 @@ class ThreadPool {
   explicit ThreadPool(std::unique_ptr<State> state) noexcept : state_(std::move(state)) {}
 
   void close() noexcept {
-    if (state_ && tp_pool_destroy(state_->pool) != TP_OK) {
+    if (state_ && !state_->global && tp_pool_destroy(state_->pool) != TP_OK) {
       (void)state_.release();  // destroyed from one of its own jobs: leave it running, not freed
     }
   }
@@ -361,25 +412,59 @@ class TaskGroup {
     tp_group_destroy(group_);  // waits; a job's exception still pending is dropped
   }
 
-  // Runs f() as a job of the group. After the pool's shutdown: PoolError::SendError.
+  // Runs f() as a job of the group; if the group is cancelled before it starts, f is destroyed
+  // without running. After the pool's shutdown: PoolError::SendError.
   template <class F>
   Result<void> spawn(F &&f) {
     using Task = SpawnTask<std::decay_t<F>>;
     auto *task = new (std::nothrow) Task{std::forward<F>(f), &error_};
     if (task == nullptr) return PoolError::OutOfMemory;
-    const tp_status status = tp_group_spawn(group_, &Task::run, task);
+    const tp_status status = tp_group_spawn_cancellable(group_, &Task::run, &Task::drop, task);
     if (status != TP_OK) delete task;
     return detail::to_result(status);
   }
 
   // Returns when every job spawned so far has run; then rethrows the first exception one of them
-  // threw. Throws tp::Error(WouldDeadlock) from inside one of the group's own jobs.
-  void wait() {
-    detail::throw_if_error(tp_group_wait(group_));
-    error_.rethrow_and_clear();
+  // threw. PoolError::Cancelled when the group was cancelled since the last wait (the mark is
+  // cleared). Throws tp::Error(WouldDeadlock) from inside one of the group's own jobs.
+  Result<void> wait() { return finish(tp_group_wait(group_)); }
+
+  // As wait(), but gives up after `timeout` with PoolError::Timeout (nothing changes then: no
+  // exception is rethrown, nothing is cancelled).
+  template <class Rep, class Period>
+  Result<void> wait_for(std::chrono::duration<Rep, Period> timeout) {
+    const tp_status status = tp_group_wait_for(group_, detail::to_ns(timeout));
+    if (status == TP_ERR_TIMEOUT) return PoolError::Timeout;
+    return finish(status);
   }
 
+  // Runs f() once, as a job of the pool outside the group, the next time the group has no
+  // unfinished job (at once if it has none). Never blocks. An exception f throws is caught and
+  // counted by the pool. After the pool's shutdown, when due at once: PoolError::SendError.
+  template <class F>
+  Result<void> notify(F &&f) {
+    using Task = NotifyTask<std::decay_t<F>>;
+    auto *task = new (std::nothrow) Task{std::forward<F>(f)};
+    if (task == nullptr) return PoolError::OutOfMemory;
+    const tp_status status = tp_group_notify(group_, &Task::run, task);
+    if (status != TP_OK) delete task;
+    return detail::to_result(status);
+  }
+
+  // Jobs that have not started are dropped without running, until the next wait returns;
+  // running jobs finish (they may poll is_cancelled()).
+  void cancel() noexcept { tp_group_cancel(group_); }
+  bool is_cancelled() const noexcept { return tp_group_is_cancelled(group_) != 0; }
+
+  tp_group *native_handle() const noexcept { return group_; }
+
  private:
+  Result<void> finish(tp_status status) {
+    if (status != TP_ERR_CANCELLED) detail::throw_if_error(status);
+    error_.rethrow_and_clear();
+    return detail::to_result(status);
+  }
+
   template <class F>
   struct SpawnTask {
     F f;
@@ -392,6 +477,17 @@ class TaskGroup {
       } catch (...) {
         task->error->capture();
       }
+    }
+    static void drop(void *arg) { delete static_cast<SpawnTask *>(arg); }
+  };
+
+  template <class F>
+  struct NotifyTask {
+    F f;
+
+    static void run(void *arg) {
+      std::unique_ptr<NotifyTask> task(static_cast<NotifyTask *>(arg));
+      task->f();
     }
   };
 

@@ -1,7 +1,9 @@
 // libFuzzer target: each input is a small program of C ABI calls. After every program it checks
 // that every call returned a documented status, that every job accepted with TP_OK ran exactly
-// once and every refused job never ran, and that no thread outlived the program (memory leaks:
-// LeakSanitizer, which the fuzz preset enables).
+// once (or, in a cancelled group, had its on_cancel run instead: exactly one of the two) and every
+// refused job never ran, and that no thread outlived the program but the default pool's (memory
+// leaks: LeakSanitizer, which the fuzz preset enables). Cancellation, notifications and timed
+// waits race with the jobs the workers run, with spawns, waits and destroy.
 //
 // Build: cmake --workflow --preset fuzz; run: build/fuzz/tests/fuzz/api_fuzz tests/fuzz/corpus
 #include <dirent.h>
@@ -53,9 +55,20 @@ struct JobRecord {
   Program *program;
   tp_pool *pool;
   std::atomic<int> ran{0};
-  std::atomic<int> expected{0};  // 1 once its submission returned TP_OK
-  std::uint8_t nested = 0;       // what it does inside: 0 nothing, see run_job
+  std::atomic<int> cancelled{0};  // its on_cancel ran (a job of a cancelled group)
+  std::atomic<int> expected{0};   // 1 once its submission returned TP_OK
+  std::uint8_t nested = 0;        // what it does inside: 0 nothing, see run_job
   std::uint8_t depth = 0;
+  // A plain tp_group_spawn job with no on_cancel: if its group was cancelled (this flag of its
+  // slot is set), it may have been skipped without a trace, so it ran at most once.
+  const std::atomic<bool> *skippable_if = nullptr;
+
+  bool ran_as_expected() const {
+    const int done = ran.load() + cancelled.load();
+    if (ran.load() != 0 && cancelled.load() != 0) return false;
+    if (skippable_if != nullptr && skippable_if->load() && expected.load() == 1) return done <= 1;
+    return done == expected.load();
+  }
 };
 
 struct Program {
@@ -66,6 +79,7 @@ struct Program {
   tp_pool *pools[kPools] = {};
   bool shut[kPools] = {};
   tp_group *groups[kPools] = {};
+  std::atomic<bool> group_cancelled[kPools] = {};  // the slot's group was cancelled at some point
 
   std::uint8_t next() { return at < size ? data[at++] : 0; }
 
@@ -83,6 +97,11 @@ struct Program {
 };
 
 void run_job(void *arg);
+void cancel_job(void *arg) { static_cast<JobRecord *>(arg)->cancelled.fetch_add(1); }
+
+// The default pool lives as long as the process: its workers are counted once it exists.
+tp_pool *default_pool = nullptr;
+int default_pool_threads = 0;
 
 // Submits `job` with `how` and records whether it was accepted.
 void submit(tp_pool *pool, JobRecord *job, bool inside) {
@@ -145,7 +164,7 @@ void run_program(Program &program) {
     const int slot = (op >> 4) % kPools;
     tp_pool *&pool = program.pools[slot];
     const std::uint8_t arg = program.next();
-    switch (op % 12) {
+    switch (op % 16) {
       case 0: {  // create, with sometimes odd options
         if (pool != nullptr) break;
         tp_pool_options options;
@@ -221,11 +240,12 @@ void run_program(Program &program) {
         for (int i = 0; i < arg % 4; ++i) {
           JobRecord *job = program.new_job(pool, 0, 0);
           if (job == nullptr) break;
+          job->skippable_if = &program.group_cancelled[slot];
           const tp_status status = tp_group_spawn(group, run_job, job);
           REQUIRE(one_of(status, {TP_OK, TP_ERR_SHUTDOWN, TP_ERR_OUT_OF_MEMORY}));
           if (status == TP_OK) job->expected.store(1);
         }
-        if ((arg & 0x80) != 0) REQUIRE(tp_group_wait(group) == TP_OK);
+        if ((arg & 0x80) != 0) REQUIRE(one_of(tp_group_wait(group), {TP_OK, TP_ERR_CANCELLED}));
         break;
       }
       case 5:  // wait_idle: everything accepted for this pool so far has run
@@ -234,8 +254,8 @@ void run_program(Program &program) {
         for (int i = 0; i < std::min(program.used.load(), kMaxJobs); ++i) {
           const JobRecord &job = program.jobs[i];
           if (!job.ready.load(std::memory_order_acquire)) continue;  // being made right now
-          if (job.pool == pool && job.expected.load() == 1 && job.nested == 0) {
-            REQUIRE(job.ran.load() == 1);
+          if (job.pool == pool && job.nested == 0) {
+            REQUIRE(job.ran_as_expected());
           }
         }
         break;
@@ -281,9 +301,66 @@ void run_program(Program &program) {
           }
         }
         break;
-      default:  // a group wait from outside
-        if (program.groups[slot] != nullptr) REQUIRE(tp_group_wait(program.groups[slot]) == TP_OK);
+      case 11:  // a group wait from outside
+        if (program.groups[slot] != nullptr) {
+          REQUIRE(one_of(tp_group_wait(program.groups[slot]), {TP_OK, TP_ERR_CANCELLED}));
+        }
         break;
+      case 12: {  // cancellable spawns (some spawning more jobs), and maybe a cancel after them
+        tp_group *group = program.groups[slot];
+        if (group == nullptr) break;
+        for (int i = 0; i < arg % 4; ++i) {
+          JobRecord *job = program.new_job(pool, (arg & 0x10) != 0 ? 1 : 0, arg / 32 % 3);
+          if (job == nullptr) break;
+          const tp_status status = tp_group_spawn_cancellable(group, run_job, cancel_job, job);
+          REQUIRE(one_of(status, {TP_OK, TP_ERR_SHUTDOWN, TP_ERR_OUT_OF_MEMORY}));
+          if (status == TP_OK) job->expected.store(1);
+        }
+        if ((arg & 0x80) != 0) {
+          program.group_cancelled[slot] = true;
+          REQUIRE(tp_group_cancel(group) == TP_OK);
+          REQUIRE(tp_group_is_cancelled(group) == 1);
+        }
+        break;
+      }
+      case 13: {  // a notification: a job of the pool once the group is empty
+        tp_group *group = program.groups[slot];
+        if (group == nullptr) break;
+        JobRecord *job = program.new_job(pool, 0, 0);
+        if (job == nullptr) break;
+        const tp_status status = tp_group_notify(group, run_job, job);
+        REQUIRE(one_of(status, {TP_OK, TP_ERR_SHUTDOWN, TP_ERR_OUT_OF_MEMORY}));
+        if (status == TP_OK) job->expected.store(1);
+        break;
+      }
+      case 14: {  // timed waits with short deadlines: nothing changes when they run out
+        const std::uint64_t timeout_ns = static_cast<std::uint64_t>(arg % 16) * 20000;
+        if (program.groups[slot] != nullptr) {
+          REQUIRE(one_of(tp_group_wait_for(program.groups[slot], timeout_ns),
+                         {TP_OK, TP_ERR_TIMEOUT, TP_ERR_CANCELLED}));
+        }
+        if (pool != nullptr) {
+          REQUIRE(one_of(tp_pool_wait_idle_for(pool, timeout_ns), {TP_OK, TP_ERR_TIMEOUT}));
+        }
+        break;
+      }
+      default: {  // the default pool: one for the process, refused shutdown and destroy
+        tp_pool *shared = nullptr;
+        REQUIRE(tp_pool_default(&shared) == TP_OK && shared != nullptr);
+        if (default_pool == nullptr) {
+          default_pool = shared;
+          default_pool_threads = static_cast<int>(tp_pool_workers(shared));
+        }
+        REQUIRE(shared == default_pool);
+        submit(shared, program.new_job(shared, 0, 0), false);
+        if ((arg & 1) != 0) {
+          REQUIRE(tp_pool_shutdown(shared) == TP_ERR_INVALID_ARGUMENT);
+          REQUIRE(tp_pool_destroy(shared) == TP_ERR_INVALID_ARGUMENT);
+        }
+        REQUIRE(one_of(tp_pool_wait_idle_for(shared, std::uint64_t{arg} * 1000),
+                       {TP_OK, TP_ERR_TIMEOUT}));
+        break;
+      }
     }
   }
 }
@@ -298,21 +375,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   // pool: nothing is left to wait for).
   for (tp_pool *pool : program->pools) REQUIRE(tp_pool_destroy(pool) == TP_OK);
   for (tp_group *group : program->groups) REQUIRE(tp_group_destroy(group) == TP_OK);
+  if (default_pool != nullptr) REQUIRE(tp_pool_wait_idle(default_pool) == TP_OK);
   for (int i = 0; i < std::min(program->used.load(), kMaxJobs); ++i) {
     const JobRecord &job = program->jobs[i];
-    if (job.ran.load() != job.expected.load()) {
-      std::fprintf(stderr, "job %d ran %d times, expected %d\n", i, job.ran.load(),
-                   job.expected.load());
+    if (!job.ran_as_expected()) {
+      std::fprintf(stderr, "job %d ran %d times and was cancelled %d times, expected %d\n", i,
+                   job.ran.load(), job.cancelled.load(), job.expected.load());
       std::abort();
     }
   }
   // A joined thread can linger in /proc for a moment while the kernel reaps it: allow a little.
+  const int expected_threads = threads_before + default_pool_threads;
   int threads = count_threads();
-  for (int wait = 0; wait < 200 && threads != threads_before; ++wait) {
+  for (int wait = 0; wait < 200 && threads != expected_threads; ++wait) {
     usleep(1000);
     threads = count_threads();
   }
-  REQUIRE(threads == threads_before);
+  REQUIRE(threads == expected_threads);
   delete program;
   return 0;
 }
