@@ -102,6 +102,26 @@ int main(void) {
   CHECK(atomic_load(&counter) == 13);
   CHECK(atomic_load(&started_hooks) == 2 && atomic_load(&stopped_hooks) == 2);
 
+  /* 0.2 from C: the default pool, notifications, cancellation, timed waits. */
+  tp_pool *shared = NULL;
+  CHECK(tp_pool_default(&shared) == TP_OK && shared != NULL);
+  CHECK(tp_pool_destroy(shared) == TP_ERR_INVALID_ARGUMENT);
+  CHECK(tp_pool_default_configure(&options) == TP_ERR_ALREADY_CREATED);
+  tp_group *group = NULL;
+  CHECK(tp_group_create(shared, &group) == TP_OK);
+  atomic_ulong ran = 0, skipped = 0, notified = 0;
+  CHECK(tp_group_spawn_cancellable(group, increment, increment, &ran) == TP_OK);
+  CHECK(tp_group_wait_for(group, UINT64_MAX) == TP_OK);
+  CHECK(tp_group_notify(group, increment, &notified) == TP_OK); /* empty: due at once */
+  CHECK(tp_group_cancel(group) == TP_OK && tp_group_is_cancelled(group) == 1);
+  CHECK(tp_group_spawn_cancellable(group, increment, increment, &skipped) == TP_OK);
+  CHECK(tp_group_wait(group) == TP_ERR_CANCELLED && tp_group_is_cancelled(group) == 0);
+  CHECK(tp_pool_wait_idle_for(shared, UINT64_MAX) == TP_OK);
+  CHECK(atomic_load(&ran) == 1 && atomic_load(&skipped) == 1 && atomic_load(&notified) == 1);
+  CHECK(tp_group_destroy(group) == TP_OK);
+  CHECK(strcmp(tp_status_string(TP_ERR_TIMEOUT), "TP_ERR_TIMEOUT: the wait ran out before the "
+                                                 "work was done") == 0);
+
   tp_test_watchdog_stop();
   return tp_test_finish("c_api_test");
 }

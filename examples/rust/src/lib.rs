@@ -4,6 +4,11 @@
 //! let pool = tp::ThreadPool::build(4).expect("a pool");
 //! pool.execute(|| println!("hello from a worker")).unwrap();
 //! // dropping the pool waits until every accepted job has run
+//!
+//! // The process-wide pool, shared with every other user of libtp in the process (C and C++
+//! // libraries, Python modules): never shut down, never dropped.
+//! let shared = tp::ThreadPool::global().expect("the default pool");
+//! shared.execute(|| println!("on the shared pool")).unwrap();
 //! ```
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int, c_uint, c_void};
@@ -26,6 +31,7 @@ extern "C" {
     fn tp_pool_shutdown(pool: *mut RawPool) -> c_int;
     fn tp_pool_destroy(pool: *mut RawPool) -> c_int;
     fn tp_pool_workers(pool: *const RawPool) -> usize;
+    fn tp_pool_default(out: *mut *mut RawPool) -> c_int;
 }
 
 /// The seed's errors, plus the rest of libtp's statuses.
@@ -84,8 +90,11 @@ unsafe extern "C" fn run_job(arg: *mut c_void) {
 
 /// A work-stealing pool of worker threads.
 pub struct ThreadPool {
-    raw: *mut RawPool,
+    raw: *mut RawPool, // the owned pool; null for the global handle, which looks it up
 }
+
+/// The handle `global()` returns: it owns nothing and is never dropped.
+static GLOBAL: ThreadPool = ThreadPool { raw: std::ptr::null_mut() };
 
 // SAFETY: every tp_pool_* call is thread-safe; the handle is only freed in Drop.
 unsafe impl Send for ThreadPool {}
@@ -100,11 +109,33 @@ impl ThreadPool {
         Ok(ThreadPool { raw })
     }
 
+    /// The process-wide pool (`tp_pool_default`), created on first use and shared by every user
+    /// of libtp in the process. `TP_NUM_THREADS` sets its worker count. Its `shutdown()` is
+    /// refused (`PoolError::Other(-3)`, TP_ERR_INVALID_ARGUMENT): it lives as long as the process.
+    pub fn global() -> Result<&'static ThreadPool, PoolError> {
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: `raw` is a valid out-pointer.
+        PoolError::from_status(unsafe { tp_pool_default(&mut raw) })?;
+        Ok(&GLOBAL)
+    }
+
+    // The pool to call: the owned one, or the default pool looked up again (one atomic load), so
+    // that a child process after fork() gets its own.
+    fn handle(&self) -> *mut RawPool {
+        if !self.raw.is_null() {
+            return self.raw;
+        }
+        let mut raw = std::ptr::null_mut();
+        // SAFETY: `raw` is a valid out-pointer; on failure it stays null and calls are refused.
+        unsafe { tp_pool_default(&mut raw) };
+        raw
+    }
+
     /// Runs `f` once on some worker; `PoolError::SendError` after shutdown.
     pub fn execute<F: FnOnce() + Send + 'static>(&self, f: F) -> Result<(), PoolError> {
         let job: *mut Job = Box::into_raw(Box::new(Box::new(f)));
         // SAFETY: run_job takes ownership of `job` exactly once if the call succeeds.
-        let status = unsafe { tp_pool_execute(self.raw, Some(run_job), job as *mut c_void) };
+        let status = unsafe { tp_pool_execute(self.handle(), Some(run_job), job as *mut c_void) };
         if status != 0 {
             // SAFETY: refused, so nothing else owns `job`.
             drop(unsafe { Box::from_raw(job) });
@@ -115,25 +146,26 @@ impl ThreadPool {
     /// Blocks until every job accepted so far has run.
     pub fn wait_idle(&self) -> Result<(), PoolError> {
         // SAFETY: a live handle.
-        PoolError::from_status(unsafe { tp_pool_wait_idle(self.raw) })
+        PoolError::from_status(unsafe { tp_pool_wait_idle(self.handle()) })
     }
 
     /// Stops accepting jobs and runs the accepted ones. Idempotent.
     pub fn shutdown(&self) -> Result<(), PoolError> {
         // SAFETY: a live handle.
-        PoolError::from_status(unsafe { tp_pool_shutdown(self.raw) })
+        PoolError::from_status(unsafe { tp_pool_shutdown(self.handle()) })
     }
 
     /// The number of worker threads.
     pub fn workers(&self) -> usize {
         // SAFETY: a live handle.
-        unsafe { tp_pool_workers(self.raw) }
+        unsafe { tp_pool_workers(self.handle()) }
     }
 }
 
 impl Drop for ThreadPool {
     fn drop(&mut self) {
         // SAFETY: the handle is not used after this. Blocks until every accepted job has run.
+        // (The global handle is a static: never dropped; its null would be a no-op anyway.)
         unsafe { tp_pool_destroy(self.raw) };
     }
 }
@@ -141,5 +173,5 @@ impl Drop for ThreadPool {
 /// For tests of the raw ABI: a NULL job function is refused.
 pub fn execute_null_job(pool: &ThreadPool) -> Result<(), PoolError> {
     // SAFETY: a live handle; the library checks the NULL function.
-    PoolError::from_status(unsafe { tp_pool_execute(pool.raw, None, std::ptr::null_mut()) })
+    PoolError::from_status(unsafe { tp_pool_execute(pool.handle(), None, std::ptr::null_mut()) })
 }

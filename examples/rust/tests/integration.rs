@@ -57,3 +57,21 @@ fn errors_after_shutdown_and_for_null() {
     assert_eq!(pool.execute(|| {}), Err(PoolError::SendError));
     assert!(tp::version() >= 100);
 }
+
+#[test]
+fn global_pool_is_shared_and_never_shut_down() {
+    let shared = tp::ThreadPool::global().expect("the default pool");
+    let again = tp::ThreadPool::global().expect("the default pool");
+    assert!(std::ptr::eq(shared, again));
+    assert!(shared.workers() >= 1);
+    assert_eq!(shared.shutdown(), Err(tp::PoolError::Other(-3)));
+    let (tx, rx) = mpsc::channel();
+    for i in 0..8 {
+        let tx = tx.clone();
+        shared.execute(move || tx.send(i).unwrap()).unwrap();
+    }
+    shared.wait_idle().unwrap();
+    let mut got: Vec<i32> = rx.try_iter().collect();
+    got.sort();
+    assert_eq!(got, (0..8).collect::<Vec<_>>());
+}
