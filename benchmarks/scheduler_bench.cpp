@@ -10,8 +10,12 @@
 //   100 ms of idleness, and the peak.
 // - fairness: how long an outside job waits behind a job that keeps re-submitting itself on the
 //   only worker.
+// - timed waits (0.2; skipped with an older library, found with dlsym): how late a wait with a
+//   1 ms deadline returns TP_ERR_TIMEOUT, from outside the pool and from a worker that sleeps in
+//   the sleep protocol with the deadline.
 //
 // Usage: scheduler_bench [trials] (default 200). Prints a markdown table.
+#include <dlfcn.h>
 #include <pthread.h>
 #include <sys/resource.h>
 
@@ -51,6 +55,80 @@ void spin_for(std::chrono::microseconds duration) {
   const auto end = Clock::now() + duration;
   while (Clock::now() < end) {
   }
+}
+
+// ---- timed waits ----
+
+using GroupWaitFor = tp_status (*)(tp_group *, uint64_t);
+using PoolWaitIdleFor = tp_status (*)(tp_pool *, uint64_t);
+constexpr std::uint64_t kDeadlineNs = 1000000;  // 1 ms
+
+struct Held {
+  std::atomic<bool> arrived{false}, open{false};
+};
+void hold(void *arg) {
+  auto *held = static_cast<Held *>(arg);
+  held->arrived = true;
+  while (!held->open.load()) std::this_thread::yield();
+}
+
+struct LateOnAWorker {
+  GroupWaitFor wait_for;
+  tp_group *held_group;
+  std::vector<double> *late_us;
+  int trials;
+};
+void timed_waits_on_a_worker(void *arg) {
+  auto *test = static_cast<LateOnAWorker *>(arg);
+  for (int i = 0; i < test->trials; ++i) {
+    const auto start = Clock::now();
+    if (test->wait_for(test->held_group, kDeadlineNs) != TP_ERR_TIMEOUT) std::exit(2);
+    test->late_us->push_back(
+        std::chrono::duration<double, std::micro>(Clock::now() - start).count() - 1000.0);
+  }
+}
+
+// How late past a 1 ms deadline: from outside (group and pool waits) and from a worker.
+void timed_wait_lateness(int trials) {
+  const auto wait_for = reinterpret_cast<GroupWaitFor>(dlsym(RTLD_DEFAULT, "tp_group_wait_for"));
+  const auto idle_for =
+      reinterpret_cast<PoolWaitIdleFor>(dlsym(RTLD_DEFAULT, "tp_pool_wait_idle_for"));
+  if (wait_for == nullptr || idle_for == nullptr) return;  // a library older than 0.2
+  tp_pool *pool = make_pool(2);
+  tp_group *held_group = nullptr;
+  tp_group_create(pool, &held_group);
+  Held held;
+  tp_group_spawn(held_group, hold, &held);
+  while (!held.arrived.load()) std::this_thread::yield();
+  std::vector<double> group_late, idle_late, worker_late;
+  for (int i = 0; i < trials; ++i) {
+    auto start = Clock::now();
+    if (wait_for(held_group, kDeadlineNs) != TP_ERR_TIMEOUT) std::exit(2);
+    group_late.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count() -
+                         1000.0);
+    start = Clock::now();
+    if (idle_for(pool, kDeadlineNs) != TP_ERR_TIMEOUT) std::exit(2);
+    idle_late.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count() -
+                        1000.0);
+  }
+  LateOnAWorker on_worker{wait_for, held_group, &worker_late, trials};
+  tp_group *waiter = nullptr;
+  tp_group_create(pool, &waiter);
+  tp_group_spawn(waiter, timed_waits_on_a_worker, &on_worker);
+  tp_group_wait(waiter);
+  tp_group_destroy(waiter);
+  held.open = true;
+  tp_group_destroy(held_group);
+  tp_pool_destroy(pool);
+  std::printf("| tp_group_wait_for(1 ms) from outside, past the deadline | %.1f us | %.1f us |\n",
+              percentile(group_late, 0.5), percentile(group_late, 0.99));
+  std::printf(
+      "| tp_pool_wait_idle_for(1 ms) from outside, past the deadline | %.1f us | %.1f us |\n",
+      percentile(idle_late, 0.5), percentile(idle_late, 0.99));
+  std::printf(
+      "| tp_group_wait_for(1 ms) on a worker asleep in the protocol, past the deadline | %.1f us "
+      "| %.1f us |\n",
+      percentile(worker_late, 0.5), percentile(worker_late, 0.99));
 }
 
 // ---- child start ----
@@ -242,6 +320,7 @@ int main(int argc, char **argv) {
                   percentile(waits, 0.5), percentile(waits, 0.99));
     }
   }
+  timed_wait_lateness(trials);
   std::printf("\n| measurement | value |\n|---|---|\n");
   std::printf(
       "| CPU of a worker waiting 1 s in a join, nothing to help with | %.3f%% of a core |\n",

@@ -172,6 +172,51 @@ TEST(AllocationFailure, EveryCallThatAllocatesFailsCleanlyAtEachAllocation) {
         EXPECT_EQ(tp_group_destroy(group), TP_OK);
       });
 
+  fail_each_allocation(
+      "tp_group_spawn_cancellable",
+      [&] {
+        EXPECT_EQ(tp_group_create(p, &group), TP_OK);
+        ran = 0;
+      },
+      [&] { return tp_group_spawn_cancellable(group, increment, increment, &ran); },
+      [&](tp_status status) {
+        EXPECT_EQ(tp_group_wait(group), TP_OK);
+        EXPECT_EQ(ran.load(), status == TP_OK ? 1 : 0);
+        EXPECT_EQ(tp_group_destroy(group), TP_OK);
+      });
+
+  // A notification that waits for a job of the group (held at a gate): it is stored until then.
+  tp_test::Gate *notify_gate = nullptr;
+  fail_each_allocation(
+      "tp_group_notify (pending)",
+      [&] {
+        EXPECT_EQ(tp_group_create(p, &group), TP_OK);
+        notify_gate = new tp_test::Gate;
+        EXPECT_EQ(tp_group_spawn(group, tp_test::Gate::hold, notify_gate), TP_OK);
+        ran = 0;
+      },
+      [&] { return tp_group_notify(group, increment, &ran); },
+      [&](tp_status status) {
+        notify_gate->release();
+        EXPECT_EQ(tp_group_wait(group), TP_OK);
+        EXPECT_EQ(tp_pool_wait_idle(p), TP_OK);
+        EXPECT_EQ(ran.load(), status == TP_OK ? 1 : 0);
+        EXPECT_EQ(tp_group_destroy(group), TP_OK);
+        delete notify_gate;
+      });
+  fail_each_allocation(
+      "tp_group_notify (due at once)",
+      [&] {
+        EXPECT_EQ(tp_group_create(p, &group), TP_OK);
+        ran = 0;
+      },
+      [&] { return tp_group_notify(group, increment, &ran); },
+      [&](tp_status status) {
+        EXPECT_EQ(tp_pool_wait_idle(p), TP_OK);
+        EXPECT_EQ(ran.load(), status == TP_OK ? 1 : 0);
+        EXPECT_EQ(tp_group_destroy(group), TP_OK);
+      });
+
   tp_job batch[4] = {{increment, &ran}, {increment, &ran}, {increment, &ran}, {increment, &ran}};
   auto ran_if_accepted = [&](int jobs) {
     return [&, jobs](tp_status status) {
@@ -249,6 +294,44 @@ TEST(AllocationFailure, EveryCallThatAllocatesFailsCleanlyAtEachAllocation) {
             &ran);
       },
       ran_if_accepted(64));
+
+  // The default pool is created once and never freed, so its row is its own loop: each failed
+  // creation returns TP_ERR_OUT_OF_MEMORY and leaves nothing behind, the next call tries again, and
+  // once one succeeds the pool works and later calls allocate nothing.
+  // Configured first (outside the injection), so that creation does not read the machine's
+  // defaults, whose allocations are absorbed (a cgroup file that cannot be read means no quota).
+  ASSERT_EQ(tp_pool_default_configure(&options), TP_OK);
+  FaultTableRow row;
+  tp_pool *default_pool = nullptr;
+  for (std::uint64_t n = 1; n < 10000; ++n) {
+    const std::int64_t before = live_allocations.load();
+    made = 0;
+    fail_at = n;
+    const tp_status status = tp_pool_default(&default_pool);
+    fail_at = 0;
+    if (status == TP_OK) {
+      row.allocations = n - 1;
+      break;
+    }
+    ASSERT_EQ(status, TP_ERR_OUT_OF_MEMORY) << "allocation " << n;
+    EXPECT_EQ(default_pool, nullptr);
+    EXPECT_EQ(live_allocations.load(), before)
+        << "tp_pool_default: leak when allocation " << n << " failed";
+    row.out_of_memory++;
+  }
+  ASSERT_NE(default_pool, nullptr);
+  const std::uint64_t allocated_before = allocated_here;
+  tp_pool *again = nullptr;
+  EXPECT_EQ(tp_pool_default(&again), TP_OK);
+  EXPECT_EQ(again, default_pool);
+  EXPECT_EQ(allocated_here, allocated_before);  // the fast path allocates nothing
+  ran = 0;
+  EXPECT_EQ(tp_pool_execute(default_pool, increment, &ran), TP_OK);
+  EXPECT_EQ(tp_pool_wait_idle(default_pool), TP_OK);
+  EXPECT_EQ(ran.load(), 1);
+  EXPECT_GT(row.out_of_memory, 0);
+  std::printf("| tp_pool_default (first call) | %llu | %d | 0 |\n",
+              static_cast<unsigned long long>(row.allocations), row.out_of_memory);
 }
 
 struct Spawner {
