@@ -158,7 +158,7 @@ void Sleep::wake_waiters_of(const void *latch) noexcept {
   }
 }
 
-Sleep::Wake Sleep::wait(std::size_t worker, Deadline deadline) noexcept {
+Sleep::Wake Sleep::wait(std::size_t worker) noexcept {
   std::atomic<std::uint32_t> &token = parkers_[worker].token;
   // A few rounds before the futex: a wake-up that comes right after the worker listed itself (a
   // submission that found it asleep a moment ago) then costs the woken side nothing. As
@@ -168,19 +168,26 @@ Sleep::Wake Sleep::wait(std::size_t worker, Deadline deadline) noexcept {
   spin.until([&] { return token.load(std::memory_order_acquire) != 0; });
   std::uint32_t why;
   while ((why = token.load(std::memory_order_acquire)) == 0) {
-    if (deadline.is_never()) {
-      futex_wait(token, 0);  // returns on a wake, a signal, or at once if the token changed
-    } else if (!deadline.passed()) {
-      const timespec left = deadline.remaining();
-      futex_wait(token, 0, &left);
-    } else if (withdraw_waiting(worker)) {
-      return Wake::timeout;
-    } else {
-      deadline = Deadline::never();  // a waker took us off the list: its token is on its way
-    }
+    futex_wait(token, 0);  // returns on a wake, a signal, or at once if the token changed
   }
   token.store(0, std::memory_order_relaxed);  // only this worker's waker sets it, once per sleep
   return static_cast<Wake>(why);
+}
+
+Sleep::Wake Sleep::wait(std::size_t worker, Deadline deadline) noexcept {
+  if (deadline.is_never()) return wait(worker);
+  std::atomic<std::uint32_t> &token = parkers_[worker].token;
+  while (token.load(std::memory_order_acquire) == 0) {
+    if (!deadline.passed()) {
+      const timespec left = deadline.remaining();
+      futex_wait(token, 0, &left);  // a wake, a signal, the timeout, or the token changed
+    } else if (withdraw_waiting(worker)) {
+      return Wake::timeout;
+    } else {
+      return wait(worker);  // a waker took us off the list: its token is on its way
+    }
+  }
+  return wait(worker);  // the token is set: take it as an untimed wait does
 }
 
 bool Sleep::withdraw_waiting(std::size_t worker) noexcept {

@@ -87,7 +87,8 @@ class Sleep {
   // A waiting sleeper may give a deadline: once it passes, the worker withdraws from the list
   // (counted awake, not searching, as after Wake::latch) and gets Wake::timeout, unless a waker
   // chose it first (then it gets the waker's reason, as without a deadline).
-  Wake wait(std::size_t worker, Deadline deadline = Deadline::never()) noexcept;
+  Wake wait(std::size_t worker) noexcept;
+  Wake wait(std::size_t worker, Deadline deadline) noexcept;
 
   // Any thread that opened a latch whose waiters may sleep here (Latch::finish()): wakes every
   // worker sleeping for it. `latch` is only compared, never read: the latch may be gone already.

@@ -165,6 +165,22 @@ TEST(TimedWait, BadArguments) {
             TP_OK);
   ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
   EXPECT_EQ(inside.status.load(), TP_ERR_WOULD_DEADLOCK);
+  // A group's timed wait from one of its own jobs would wait for itself, deadline or not.
+  GroupPtr group = make_group(pool.get());
+  struct OwnJob {
+    tp_group *group;
+    std::atomic<int> status{0};
+  } own{group.get()};
+  ASSERT_EQ(tp_group_spawn(
+                group.get(),
+                [](void *arg) {
+                  auto *test = static_cast<OwnJob *>(arg);
+                  test->status = tp_group_wait_for(test->group, kMillisecond);
+                },
+                &own),
+            TP_OK);
+  ASSERT_EQ(tp_group_wait(group.get()), TP_OK);
+  EXPECT_EQ(own.status.load(), TP_ERR_WOULD_DEADLOCK);
 }
 
 }  // namespace
