@@ -15,22 +15,13 @@
 namespace {
 
 using tp_test::Gate;
+using tp_test::GroupPtr;
 using tp_test::increment;
+using tp_test::make_group;
 using tp_test::make_pool;
 using tp_test::PoolPtr;
 using tp_test::scaled;
 using tp_test::Watchdog;
-
-struct GroupDeleter {
-  void operator()(tp_group *group) const noexcept { tp_group_destroy(group); }
-};
-using GroupPtr = std::unique_ptr<tp_group, GroupDeleter>;
-
-GroupPtr make_group(tp_pool *pool) {
-  tp_group *group = nullptr;
-  EXPECT_EQ(tp_group_create(pool, &group), TP_OK);
-  return GroupPtr(group);
-}
 
 void wait_until_at_least(const std::atomic<std::uint64_t> &count, std::uint64_t value) {
   while (count.load() < value) std::this_thread::yield();

@@ -14,22 +14,13 @@
 namespace {
 
 using namespace std::chrono_literals;
+using tp_test::GroupPtr;
 using tp_test::increment;
+using tp_test::make_group;
 using tp_test::make_pool;
 using tp_test::PoolPtr;
 using tp_test::scaled;
 using tp_test::Watchdog;
-
-struct GroupDeleter {
-  void operator()(tp_group *group) const noexcept { tp_group_destroy(group); }
-};
-using GroupPtr = std::unique_ptr<tp_group, GroupDeleter>;
-
-GroupPtr make_group(tp_pool *pool) {
-  tp_group *group = nullptr;
-  EXPECT_EQ(tp_group_create(pool, &group), TP_OK);
-  return GroupPtr(group);
-}
 
 TEST(Group, WaitReturnsAfterEveryJobSpawnedBeforeIt) {
   PoolPtr pool = make_pool(2);

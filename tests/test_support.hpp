@@ -77,6 +77,20 @@ inline PoolPtr make_pool(std::size_t workers, unsigned spin_limit = TP_DEFAULT_S
   return PoolPtr(pool);
 }
 
+struct GroupDeleter {
+  void operator()(tp_group *group) const noexcept { tp_group_destroy(group); }
+};
+using GroupPtr = std::unique_ptr<tp_group, GroupDeleter>;
+
+inline GroupPtr make_group(tp_pool *pool) {
+  tp_group *group = nullptr;
+  if (tp_group_create(pool, &group) != TP_OK) {
+    std::fprintf(stderr, "could not create a group\n");
+    std::abort();
+  }
+  return GroupPtr(group);
+}
+
 // The pool's totals (TP_OK is checked by the caller's expectations on the fields).
 inline tp_pool_stats stats_of(tp_pool *pool) {
   tp_pool_stats stats{};
