@@ -119,8 +119,9 @@ int main(void) {
   CHECK(tp_pool_wait_idle_for(shared, UINT64_MAX) == TP_OK);
   CHECK(atomic_load(&ran) == 1 && atomic_load(&skipped) == 1 && atomic_load(&notified) == 1);
   CHECK(tp_group_destroy(group) == TP_OK);
-  CHECK(strcmp(tp_status_string(TP_ERR_TIMEOUT), "TP_ERR_TIMEOUT: the wait ran out before the "
-                                                 "work was done") == 0);
+  CHECK(strcmp(tp_status_string(TP_ERR_TIMEOUT),
+               "TP_ERR_TIMEOUT: the wait ran out before the "
+               "work was done") == 0);
 
   tp_test_watchdog_stop();
   return tp_test_finish("c_api_test");
