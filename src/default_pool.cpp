@@ -102,6 +102,7 @@ Status default_pool(Pool *&out) noexcept {
     std::unique_ptr<Pool> pool;
     const LeakCheckPause not_a_leak;
     if (const Status status = Pool::create(config, pool); status != Status::ok) return status;
+    pool->mark_process_default();
     out = pool.release();  // never freed: see the comment at the top
   } catch (...) {
     return Status::out_of_memory;  // the copy of the configuration (its thread name)
@@ -126,7 +127,8 @@ Status configure_default_pool(const PoolConfig &config) noexcept {
 }
 
 bool is_default_pool(const Pool *pool) noexcept {
-  return pool != nullptr && pool == the_pool.load(std::memory_order_acquire);
+  // The mark rather than the_pool: a child's stale handle to its parent's default pool is one too.
+  return pool != nullptr && pool->process_default();
 }
 
 }  // namespace tp::detail

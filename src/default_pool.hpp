@@ -23,7 +23,8 @@ Status default_pool(Pool *&out) noexcept;
 // The config is validated by the caller (the C layer checks it as tp_pool_create_with() does).
 Status configure_default_pool(const PoolConfig &config) noexcept;
 
-// Whether `pool` is the default pool, which must not be shut down or destroyed by anyone.
+// Whether `pool` is the default pool, or was it in a parent process before fork(): such a pool
+// must not be shut down or destroyed by anyone.
 bool is_default_pool(const Pool *pool) noexcept;
 
 // TP_NUM_THREADS's value when it is a whole number in 1..TP_MAX_WORKERS; 0 otherwise (unset,

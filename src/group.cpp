@@ -36,12 +36,14 @@ Group::Group(Pool &pool) : pool_(pool), latch_(0, &pool.sleep()), free_records_(
 
 Group::~Group() {
   assert(latch_.done() && "a group is freed only after a wait() returned");
+  assert(notifications_.head == nullptr && "the finisher that opened the group took them");
   Record *record = nullptr;
   while (free_records_.pop(record)) delete record;
 }
 
 const Group *Group::running() noexcept {
-  return tls_running == nullptr ? nullptr : tls_running->group;
+  const Worker *self = tls_worker;  // a group's jobs run only on workers
+  return self == nullptr ? nullptr : self->running_group();
 }
 
 Group::Record *Group::take_record() {
@@ -67,22 +69,29 @@ void Group::run_record(void *pointer) {
   const Record job = *record;
   // The record goes back before the job runs: the group stays alive until finish_job() below.
   group->recycle(record);
+  Worker *const self = tls_worker;  // one of the group's pool's workers
+  assert(self != nullptr && Worker::current(&group->pool_) == self);
   const RunningGroupJob running{group, tls_running};
   tls_running = &running;
+  self->set_running_group(group);  // run() restores the outer job's on return
   // Also when the job throws (the exception then continues to the worker, which counts it).
   struct Finish {
     Group *group;
     const RunningGroupJob *outer;
+    Worker *self;
     ~Finish() {
       tls_running = outer;
+      // What runs on this thread from here on (a notification the pool refused) is no job of the
+      // group, which may be gone once finish_job() opened it.
+      self->set_running_group(nullptr);
       group->finish_job();
     }
-  } finish{group, running.outer};
+  } finish{group, running.outer, self};
   if (!group->cancelled()) {
     job.fn(job.arg);
     return;
   }
-  if (Worker *self = Worker::current(&group->pool_)) self->count_cancelled();
+  self->count_cancelled();
   if (job.on_cancel != nullptr) job.on_cancel(job.arg);
 }
 
@@ -103,25 +112,45 @@ Status Group::spawn(JobFn fn, JobFn on_cancel, void *arg) noexcept {
   return status;
 }
 
-void Group::finish_job() noexcept {
-  latch_.finish_with([this] { submit_due_notifications(); });
+void Group::NotificationList::push(Notification *notification) noexcept {
+  notification->next = nullptr;
+  (head == nullptr ? head : tail->next) = notification;
+  tail = notification;
 }
 
-void Group::submit_due_notifications() noexcept {
-  std::vector<Job> due;
-  {
-    std::lock_guard lock(notify_mutex_);
-    // Our look at the count came before we took the lock. Since then a job may have been spawned,
-    // and a notify() that found the flag already set may have added a notification after it: that
-    // one must wait for the new job. Read under the lock, the count shows every spawn that came
-    // before such a notify(); more than our own job means the group is not emptying yet.
-    if (latch_.unfinished() != 1) return;
-    due.swap(notifications_);
-    latch_.clear_action();
-  }
-  Worker *const self = Worker::current(&pool_);
-  for (const Job &job : due) {
-    if (pool_.submit(job) == Status::ok) continue;
+void Group::NotificationList::splice(NotificationList &from) noexcept {
+  if (from.head == nullptr) return;
+  (head == nullptr ? head : tail->next) = from.head;
+  tail = from.tail;
+  from = NotificationList{};
+}
+
+void Group::finish_job() noexcept {
+  Pool &pool = pool_;  // read before the latch opens: the group may be gone after that
+  NotificationList due;
+  latch_.finish_with([&] { take_due_notifications(due); });
+  if (due.head != nullptr) submit_notifications(pool, due);
+}
+
+void Group::take_due_notifications(NotificationList &due) noexcept {
+  std::lock_guard lock(notify_mutex_);
+  // Our look at the count came before we took the lock. Since then a job may have been spawned,
+  // and a notify() that found the flag already set may have added a notification after it: that
+  // one must wait for the new job. Read under the lock, the count shows every spawn that came
+  // before such a notify(); more than our own job means the group is not emptying yet.
+  if (latch_.unfinished() != 1) return;
+  due.splice(notifications_);  // appended: finish_with() may act again if a notify() came since
+  latch_.clear_action();
+}
+
+void Group::submit_notifications(Pool &pool, NotificationList due) noexcept {
+  Worker *const self = Worker::current(&pool);
+  for (Notification *notification = due.head; notification != nullptr;) {
+    Notification *const next = notification->next;
+    const Job job = notification->job;
+    delete notification;
+    notification = next;
+    if (pool.submit(job) == Status::ok) continue;
     // Refused: the worker's deque could not grow, or (from outside) the spawn whose refusal
     // emptied the group was refused because the pool shut down. notify() promised the run.
     if (self != nullptr) {
@@ -137,19 +166,21 @@ void Group::submit_due_notifications() noexcept {
 }
 
 Status Group::notify(JobFn fn, void *arg) noexcept {
+  Notification *notification;
+  try {
+    notification = new Notification{Job{fn, arg}, nullptr};
+  } catch (...) {
+    return Status::out_of_memory;
+  }
   {
     std::lock_guard lock(notify_mutex_);
-    try {
-      notifications_.reserve(notifications_.size() + 1);  // before the flag: push_back cannot fail
-    } catch (...) {
-      return Status::out_of_memory;
-    }
     // Set only while a job is unfinished: its finisher then sees the flag before the group opens.
     if (latch_.set_action()) {
-      notifications_.push_back(Job{fn, arg});
+      notifications_.push(notification);
       return Status::ok;
     }
   }
+  delete notification;
   return pool_.submit(Job{fn, arg});  // nothing unfinished: due now
 }
 

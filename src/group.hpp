@@ -5,7 +5,6 @@
 #include <atomic>
 #include <boost/lockfree/stack.hpp>
 #include <mutex>
-#include <vector>
 
 #include "deadline.hpp"
 #include "job.hpp"
@@ -38,8 +37,9 @@ class Group {
   // fn(arg) is submitted to the pool, as a job outside the group, the next time the group has no
   // unfinished job (now, when it has none). Never blocks on the group's jobs. ok, or what the pool
   // says when it is submitted now (shutdown: it will not run), or out_of_memory. One that waits for
-  // the group to empty is always run: submitted by the worker that finished the last job (which the
-  // pool accepts even while it drains), or run on that thread if the pool cannot take it then.
+  // the group to empty is always run: submitted by the thread that finished the last job once the
+  // group is open (a worker, which the pool accepts even while it drains), or run on that thread if
+  // the pool cannot take it then. Either way it may wait for the group, or destroy it.
   Status notify(JobFn fn, void *arg) noexcept;
 
   // Jobs that have not started are skipped from now until the next wait() returns; running jobs
@@ -63,11 +63,26 @@ class Group {
   static void run_record(void *record);
   Record *take_record();  // throws std::bad_alloc
   void recycle(Record *record) noexcept;
+  // Notifications waiting for the group to empty, oldest first: a list, so that the finisher
+  // that takes them (and joins them to what it took before) allocates nothing.
+  struct Notification {
+    Job job;
+    Notification *next;
+  };
+  struct NotificationList {
+    Notification *head = nullptr;
+    Notification *tail = nullptr;
+    void push(Notification *notification) noexcept;
+    void splice(NotificationList &from) noexcept;  // `from` ends empty
+  };
   // A job of the group ended (ran, was skipped, or was refused after it was counted). The one
-  // that empties the group first submits the notifications that wait for that moment, while its
-  // count still keeps the group alive (Latch::finish_with()).
+  // that empties the group takes the notifications that wait for that moment while its count
+  // still keeps the group alive (Latch::finish_with()), and hands them to the pool once the group
+  // is open: a notification run on this thread (refused by the pool) may then wait for the group
+  // or destroy it.
   void finish_job() noexcept;
-  void submit_due_notifications() noexcept;
+  void take_due_notifications(NotificationList &due) noexcept;
+  static void submit_notifications(Pool &pool, NotificationList due) noexcept;
 
   Pool &pool_;
   Latch latch_;
@@ -76,7 +91,7 @@ class Group {
   // set (under the lock) only while the group has an unfinished job, cleared (under the lock) by
   // the finisher that takes them.
   std::mutex notify_mutex_;
-  std::vector<Job> notifications_;  // guarded by notify_mutex_
+  NotificationList notifications_;  // guarded by notify_mutex_
   // Records of finished jobs, for the next spawns. A Boost.Lockfree stack: any thread takes and
   // returns records, and its nodes are themselves recycled.
   boost::lockfree::stack<Record *> free_records_;

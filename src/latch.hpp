@@ -103,7 +103,9 @@ class Latch {
   void clear_action() noexcept { state_.fetch_and(~kAction, std::memory_order_acq_rel); }
 
   // The owner, between uses (a group after its wait): an open latch forgets its waiters' marks, so
-  // that its next opening does not look for sleepers that are long gone. A no-op unless open.
+  // that its next opening does not look for sleepers that are long gone. A no-op unless open. A
+  // waiter still on its way to sleep may have seen a mark cleared here: it sleeps only on a word
+  // that holds its flag (wait(), sleeper_announced()), and so sets it again.
   void forget_waiters() noexcept {
     std::uint32_t state = state_.load(std::memory_order_relaxed);
     while (count(state) == 0 && state != 0 &&
@@ -128,22 +130,41 @@ class Latch {
   // Blocks until done() or until `deadline` passed; returns done(). For threads that cannot help
   // (outside the pool). Any number of threads may wait.
   bool wait(Deadline deadline = Deadline::never()) noexcept {
+    std::uint32_t state = state_.load(std::memory_order_acquire);
     for (;;) {
-      std::uint32_t state = state_.load(std::memory_order_acquire);
       if (count(state) == 0) return true;
       if (deadline.passed()) return false;
-      // Announce a blocked waiter in the same word as the count, so that the last finish() sees it
-      // in its RMW (no separate flag it would have to read after the latch may be gone).
-      if (!announce(kBlocked)) return true;
-      state = state_.load(std::memory_order_relaxed);
-      if (count(state) == 0) return true;
+      // Sleep only on a word that holds kBlocked itself, announced in the same word as the count
+      // so that the opening RMW reads it (no separate flag it would read after the latch may be
+      // gone). A flag seen in an earlier load is not enough: it may be an earlier round's, which
+      // forget_waiters() cleared after that round opened and before a spawn closed the latch again.
+      if ((state & kBlocked) == 0) {
+        if (!state_.compare_exchange_weak(state, state | kBlocked, std::memory_order_acq_rel,
+                                          std::memory_order_acquire)) {
+          continue;
+        }
+        state |= kBlocked;
+      }
       timespec relative{};
       if (!deadline.is_never()) relative = deadline.remaining();
-      // Sleeps only while the word still holds `state`; returns on a wake, a timeout, a signal or
-      // a change, and the loop tells which mattered.
+      // Sleeps only while the word still holds `state` (the count, and kBlocked: until the
+      // opening, which then wakes us); returns on a wake, a timeout, a signal or a change, and the
+      // loop tells which mattered.
       syscall(SYS_futex, &state_, FUTEX_WAIT_PRIVATE, state,
               deadline.is_never() ? nullptr : &relative, nullptr, 0);
+      state = state_.load(std::memory_order_acquire);
     }
+  }
+
+  // Under the sleep mutex, as a worker registers as a waiting sleeper for this latch
+  // (Sleep::prepare_wait()): whether the latch is closed and carries kSleeper, so that its opening
+  // will look for sleepers under that mutex. The mark announce_sleeper() saw may be an earlier
+  // round's, cleared by forget_waiters() since: then the worker announces again. Only an opening
+  // clears a mark (and the count is zero then), so one seen on a closed latch holds until the
+  // opening that reads it.
+  bool sleeper_announced() const noexcept {
+    const std::uint32_t state = state_.load(std::memory_order_acquire);
+    return count(state) != 0 && (state & kSleeper) != 0;
   }
 
  private:

@@ -74,6 +74,12 @@ class Pool {
 
   Status shutdown() noexcept;
 
+  // The process's default pool (default_pool.cpp), also in a child after fork(), where the
+  // parent's is no longer the default but a caller may still hold its handle: such a pool is never
+  // shut down or freed by a caller. Marked once, before the pool is published.
+  void mark_process_default() noexcept { process_default_ = true; }
+  bool process_default() const noexcept { return process_default_; }
+
   std::size_t workers() const noexcept { return workers_.size(); }
   int current_worker() const noexcept;
   StatsSnapshot stats() const noexcept;
@@ -148,6 +154,7 @@ class Pool {
   std::atomic<std::uint32_t> started_{0};  // workers that called worker_started()
   std::mutex lifecycle_mutex_;             // serialises shutdown()
   bool stopped_ = false;                   // guarded by lifecycle_mutex_
+  bool process_default_ = false;           // see process_default()
 };
 
 }  // namespace tp::detail

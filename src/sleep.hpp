@@ -71,8 +71,9 @@ class Sleep {
 
   // A worker waiting for the latch whose address is `latch` (Latch::announce_sleeper() done), with
   // nothing to help with, registers as a waiting sleeper, unless `opened()` (read under the lock
-  // that the latch's opener takes in wake_waiters_of()) says the latch opened meanwhile: then it
-  // returns false and nothing changed. `searching`: whether the worker counts as searching now
+  // that the latch's opener takes in wake_waiters_of()) says the latch opened meanwhile, or that
+  // its opening would not look for sleepers (Latch::sleeper_announced()): then it returns false
+  // and nothing changed. `searching`: whether the worker counts as searching now
   // (it was woken for work and found none). On true, the worker must re-check every queue and
   // call notify_work() if it finds work (sleep.md, "Waiting sleepers"), then call wait().
   template <class Opened>

@@ -90,7 +90,8 @@ bool Worker::wait_until(Latch &latch, Deadline deadline) noexcept {
       case Sleep::Wake::timeout:  // we withdrew: awake, not searching; the loop sees the deadline
         searching_ = false;
         break;
-      case Sleep::Wake::none:  // the latch opened before we slept: nothing changed
+      case Sleep::Wake::none:  // the latch opened before we slept, or our mark was cleared since:
+                               // nothing changed
       case Sleep::Wake::stop:  // (never while a job waits: the pool stops once no job is left)
         break;
     }
@@ -102,7 +103,8 @@ bool Worker::wait_until(Latch &latch, Deadline deadline) noexcept {
 Sleep::Wake Worker::sleep_until_work_or(Latch &latch, Deadline deadline) noexcept {
   deque_.trim();  // empty (nothing to help with): its memory comes back while we sleep
   if (!latch.announce_sleeper()) return Sleep::Wake::none;
-  if (!sleep_.prepare_wait(index_, &latch, searching_, [&] { return latch.done(); })) {
+  if (!sleep_.prepare_wait(index_, &latch, searching_,
+                           [&] { return !latch.sleeper_announced(); })) {
     return Sleep::Wake::none;
   }
   searching_ = false;  // registered: no longer counted as searching (if we were)

@@ -20,6 +20,7 @@
 
 namespace tp::detail {
 
+class Group;
 class Pool;
 class Worker;
 
@@ -105,12 +106,22 @@ class alignas(kCacheLine) Worker {
   }
   Status spawn(const Job *jobs, std::size_t count) noexcept;  // count >= 2: one publishing push
 
-  // Runs a job that was accepted (counted) on this worker's thread.
+  // Runs a job that was accepted (counted) on this worker's thread. It starts as a job of no
+  // group (a group's job names its group itself): whatever ran lower on this stack is not its.
   void run(Job job) noexcept {
+    const Group *const outer = std::exchange(running_group_, nullptr);
     run_inline(job.fn, job.arg);
+    running_group_ = outer;
     stats_.executed.add();
     ++unreported_;
   }
+
+  // The group of the innermost job running on this worker (null: a job of no group, or none).
+  // A join's halves run as part of the job that made them and keep it; a job that a waiting
+  // worker runs on top of another starts with none (run()). A parallel loop takes its
+  // cancellation from it (join.cpp).
+  const Group *running_group() const noexcept { return running_group_; }
+  void set_running_group(const Group *group) noexcept { running_group_ = group; }
 
   // A job of a cancelled group ran its on_cancel instead of its function (it counts as executed
   // too: the worker ran it).
@@ -234,6 +245,7 @@ class alignas(kCacheLine) Worker {
   // Owner only: whether the sleep protocol counts this worker as searching. A member, not a local
   // of the loop, because jobs run inside a wait or inline (spill()) and must see and settle it.
   bool searching_ = false;
+  const Group *running_group_ = nullptr;  // owner only: see running_group()
   std::thread thread_;
 };
 

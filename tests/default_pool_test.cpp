@@ -200,6 +200,10 @@ TEST(DefaultPool, AForkedChildGetsAFreshWorkingPool) {
     if (child == parent) return 2;  // the parent's pool has no workers here
     tp_pool *again = nullptr;
     if (tp_pool_default(&again) != TP_OK || again != child) return 3;
+    // The parent's pool, still reachable through a handle the child inherited, is refused like the
+    // default pool (it has no threads here: a shutdown would wait for ever).
+    if (tp_pool_shutdown(parent) != TP_ERR_INVALID_ARGUMENT) return 4;
+    if (tp_pool_destroy(parent) != TP_ERR_INVALID_ARGUMENT) return 5;
     return runs_jobs(child);
   });
   EXPECT_EQ(status, 0);

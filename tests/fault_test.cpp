@@ -393,6 +393,56 @@ TEST(AllocationFailure, ADequeThatCannotGrowRefusesSpawnsAndJoinsRunInline) {
   EXPECT_EQ(spawner.ran.load(), spawner.accepted);  // every accepted job ran, nothing else did
 }
 
+// The notification that the pool refuses when the group empties (the finisher's deque cannot
+// grow) runs on the finisher's thread, once the group is open: it may wait for the group (and
+// destroy it) without waiting for itself.
+struct RefusedNotification {
+  tp_pool *pool;
+  tp_group *group = nullptr;
+  std::atomic<int> ran{0};
+  int filled = 0;
+  std::atomic<int> wait_status{-1};
+  std::thread::id notified_on{}, last_job_on{};
+};
+
+void wait_for_and_destroy_the_group(void *arg) {
+  fail_at = 0;
+  auto *test = static_cast<RefusedNotification *>(arg);
+  test->notified_on = std::this_thread::get_id();
+  test->wait_status = tp_group_wait(test->group);
+  EXPECT_EQ(tp_group_destroy(test->group), TP_OK);
+}
+
+void last_job_that_leaves_the_deque_full(void *arg) {
+  auto *test = static_cast<RefusedNotification *>(arg);
+  test->last_job_on = std::this_thread::get_id();
+  // Pending: this job is unfinished.
+  ASSERT_EQ(tp_group_notify(test->group, wait_for_and_destroy_the_group, test), TP_OK);
+  // Fill the only worker's deque until it would have to grow, and leave the next allocation of
+  // this thread failing: the notification cannot be pushed.
+  made = 0;
+  fail_at = 1;
+  while (tp_pool_execute(test->pool, increment, &test->ran) == TP_OK) ++test->filled;
+  made = 0;
+  fail_at = 1;
+}
+
+TEST(AllocationFailure, ANotificationThePoolRefusesRunsOnceTheGroupIsOpen) {
+  tp_test::Watchdog watchdog("a refused notification that waits for its group");
+  tp_test::PoolPtr pool = tp_test::make_pool(1);
+  RefusedNotification test{pool.get()};
+  ASSERT_EQ(tp_group_create(pool.get(), &test.group), TP_OK);
+  ASSERT_EQ(tp_group_spawn(test.group, last_job_that_leaves_the_deque_full, &test), TP_OK);
+  ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
+  EXPECT_GT(test.filled, 0);
+  EXPECT_EQ(test.ran.load(), test.filled);
+  EXPECT_EQ(test.wait_status.load(), TP_OK);
+  // Refused, so run by the finisher itself, inline: no job of its own (the group's job and the
+  // fillers are).
+  EXPECT_EQ(test.notified_on, test.last_job_on);
+  EXPECT_EQ(tp_test::stats_of(pool.get()).executed, static_cast<std::uint64_t>(test.filled) + 1);
+}
+
 // ---- exceptions of every kind, from every way a job runs ----
 
 struct Foreign {  // not derived from std::exception

@@ -184,6 +184,50 @@ TEST(GroupCancel, AParallelLoopInsideACancelledGroupStopsStartingPieces) {
   EXPECT_EQ(whole.visited.load(), 100000u);
 }
 
+// A plain job that a worker runs while one of a cancelled group's jobs waits lower on its stack
+// is no job of that group: a loop it starts covers its whole range.
+struct UnrelatedLoop {
+  tp_pool *pool;
+  tp_group *cancelled;
+  tp_group *inner = nullptr;
+  std::atomic<std::uint64_t> visited{0};
+  std::atomic<int> status{-1};
+};
+
+void count_range(std::size_t lo, std::size_t hi, void *arg) {
+  static_cast<UnrelatedLoop *>(arg)->visited.fetch_add(hi - lo);
+}
+
+void plain_job_with_loop(void *arg) {
+  auto *test = static_cast<UnrelatedLoop *>(arg);
+  test->status = tp_pool_parallel_for(test->pool, 0, 1000, 1, count_range, test);
+}
+
+void cancelled_group_job(void *arg) {
+  auto *test = static_cast<UnrelatedLoop *>(arg);
+  tp_group_cancel(test->cancelled);
+  // On the only worker: the inner group's job goes onto its deque, then the plain job on top of
+  // it. The wait pops the plain job first and runs it on top of this frame.
+  tp_group_spawn(
+      test->inner, [](void *) {}, nullptr);
+  tp_pool_execute(test->pool, plain_job_with_loop, test);
+  tp_group_wait(test->inner);
+}
+
+TEST(GroupCancel, ALoopInAPlainJobRunOnTopOfACancelledGroupsJobIsNotCancelled) {
+  Watchdog watchdog("unrelated loop under a cancelled group's job");
+  PoolPtr pool = make_pool(1);
+  GroupPtr cancelled = make_group(pool.get());
+  GroupPtr inner = make_group(pool.get());
+  UnrelatedLoop test{pool.get(), cancelled.get()};
+  test.inner = inner.get();
+  ASSERT_EQ(tp_group_spawn(cancelled.get(), cancelled_group_job, &test), TP_OK);
+  EXPECT_EQ(tp_group_wait(cancelled.get()), TP_ERR_CANCELLED);
+  ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
+  EXPECT_EQ(test.status.load(), TP_OK);
+  EXPECT_EQ(test.visited.load(), 1000u);
+}
+
 TEST(GroupCancel, DestroyingACancelledGroupSucceeds) {
   PoolPtr pool = make_pool(1);
   tp_group *group = nullptr;

@@ -209,7 +209,7 @@ TEST(GroupNotify, APendingNotificationRunsWhileThePoolDrains) {
   EXPECT_EQ(notified.load(), 1u);
 }
 
-TEST(GroupNotify, DestroyingTheGroupRunsItsPendingNotificationFirst) {
+TEST(GroupNotify, DestroyingTheGroupLosesNoPendingNotification) {
   Watchdog watchdog("destroy with a notification pending");
   PoolPtr pool = make_pool(2);
   tp_group *group = nullptr;

@@ -72,6 +72,46 @@ TEST(Group, IsReusableAfterAWait) {
   }
 }
 
+// Waiters of one round may still be on their way to sleep when the owner's wait has returned
+// (and cleared the group's waiter marks) and the next round has begun: each must sleep only on a
+// mark of its own, or the opening of the round it sleeps through would wake nobody. Outside
+// threads block on the latch's word; a worker's waiting job sleeps in the sleep protocol.
+struct Reuse {
+  tp_group *group;
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> waits{0};
+};
+
+void wait_until_stopped(void *arg) {
+  auto *reuse = static_cast<Reuse *>(arg);
+  while (!reuse->stop.load()) {
+    EXPECT_EQ(tp_group_wait(reuse->group), TP_OK);
+    reuse->waits.fetch_add(1);
+  }
+}
+
+TEST(Group, AGroupReusedWhileOthersWaitStrandsNoWaiter) {
+  Watchdog watchdog("group reuse with concurrent waiters");
+  PoolPtr pool = make_pool(2);
+  GroupPtr group = make_group(pool.get());
+  Reuse reuse{group.get()};
+  ASSERT_EQ(tp_pool_execute(pool.get(), wait_until_stopped, &reuse), TP_OK);  // a worker waits
+  std::vector<std::thread> outside;
+  for (int t = 0; t < 2; ++t) outside.emplace_back(wait_until_stopped, &reuse);
+  std::atomic<std::uint64_t> ran{0};
+  const std::size_t rounds = scaled(20000);
+  for (std::size_t round = 0; round < rounds; ++round) {
+    ASSERT_EQ(tp_group_spawn(group.get(), increment, &ran), TP_OK);
+    if (round % 2 == 0) std::this_thread::yield();  // let waiters reach their sleep half the time
+    ASSERT_EQ(tp_group_wait(group.get()), TP_OK);
+  }
+  reuse.stop = true;
+  for (auto &thread : outside) thread.join();  // a stranded waiter would never return: watchdog
+  ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
+  EXPECT_EQ(ran.load(), rounds);
+  EXPECT_GE(reuse.waits.load(), 3u);
+}
+
 TEST(Group, SpawnsFromManyThreadsAreAllWaitedFor) {
   PoolPtr pool = make_pool(2);
   GroupPtr group = make_group(pool.get());

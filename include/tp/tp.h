@@ -260,7 +260,8 @@ TP_API tp_status tp_pool_wait_idle_for(tp_pool *pool, uint64_t timeout_ns) TP_NO
  * still running when exit() runs the atexit handlers and static destructors, and jobs still queued
  * then may or may not run (wait for what must finish, with a group or tp_pool_wait_idle(), before
  * returning from main). In a child after fork() it is a fresh pool, created on the child's first
- * call. A second, separately loaded copy of the library (a static libtp linked into a plugin, say)
+ * call (the parent's, if the child still holds its handle, is refused by tp_pool_shutdown() and
+ * tp_pool_destroy() there too). A second, separately loaded copy of the library (a static libtp linked into a plugin, say)
  * has a default pool of its own. The start and stop hooks of the configured options must not call
  * tp_pool_default() (creation waits for the start hooks). Thread-safe; callable from inside a job.
  */
@@ -382,8 +383,9 @@ TP_API tp_status tp_group_wait_for(tp_group *group, uint64_t timeout_ns) TP_NOEX
  * TP_ERR_INVALID_ARGUMENT when group or fn is NULL; TP_ERR_SHUTDOWN when it is due now and the
  * pool refuses it (shut down, from outside its jobs): fn will not run; TP_ERR_OUT_OF_MEMORY.
  * A notification that waits for the group is submitted by the worker that finished the group's
- * last job, which the pool accepts even while it drains (if the pool cannot take it then, it runs
- * on that thread). Callable from the group's own jobs (it then waits for them too). Thread-safe.
+ * last job, once the group is empty, which the pool accepts even while it drains (if the pool
+ * cannot take it then, it runs on that thread); it may wait for the group or destroy it.
+ * Callable from the group's own jobs (it then waits for them too). Thread-safe.
  * The way to learn that a group is done without blocking a thread (an event loop's, say): the
  * notification wakes the loop, which then calls tp_group_wait() and gets its status at once.
  * Since 0.2.
@@ -416,8 +418,8 @@ TP_API int tp_group_is_cancelled(const tp_group *group) TP_NOEXCEPT;
 
 /*
  * Waits as tp_group_wait() does, then frees the group and returns TP_OK (also when it was
- * cancelled). NULL is a no-op returning TP_OK. A notification still pending runs as the group
- * empties, before this returns. Returns TP_ERR_WOULD_DEADLOCK, freeing nothing, from inside one
+ * cancelled). NULL is a no-op returning TP_OK. A notification still pending is not lost: it is
+ * submitted as the group empties, as tp_group_notify() says. Returns TP_ERR_WOULD_DEADLOCK, freeing nothing, from inside one
  * of the group's own jobs.
  * A group may be destroyed after its pool (it then has nothing left to wait for). Must not race
  * with other calls on the same group.
