@@ -10,18 +10,29 @@
 // and from 4 outside threads), E_fib (fib(30), a fork at every level), F_wake (submit-to-start
 // latency after 20 ms idle), G_idle_cpu (CPU burnt in 1 s of idleness after a burst, % of a core),
 // H_parallel_for (dot product of two 10,000,000-element vectors), I_skynet (a tree of 10^6 leaves,
-// 10 children per node), Z_alloc (allocations per job on tp's three hot paths).
+// 10 children per node), J_serial (100,000 jobs through one serial queue from one outside thread,
+// then wait), K_serial_handoff (round trip of one job through an idle serial queue), L_priority
+// (submit-to-start latency of one job behind a flood of 4,000 normal jobs: at high priority, and
+// at normal priority as the baseline without priorities), Z_alloc
+// (allocations per job on tp's hot paths). The serial groups' peers: `asio` (Boost.Asio's
+// strand<thread_pool::executor_type>) and `mutex_queue` (a mutex-protected queue whose drainer is a
+// job of the tp pool: what users write without serial queues).
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
 #include <atomic>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <thread>
@@ -68,6 +79,8 @@ struct Sizes {
   std::size_t dot = 10000000;
   std::size_t skynet = 1000000;
   double idle_seconds = 1.0;
+  std::size_t serial = 100000;
+  std::size_t flood = 4000;
 } sizes;
 
 std::size_t workers = 2;
@@ -118,6 +131,7 @@ std::uint64_t sum_of_squares() {
 // ---- the peers ----
 tp_pool *tp_pool_ = nullptr;
 std::unique_ptr<bench::NaivePool> naive_pool;
+std::unique_ptr<boost::asio::thread_pool> asio_pool;
 #if TP_BENCH_HAVE_TBB
 std::unique_ptr<tbb::task_arena> arena;
 // oneTBB at its defaults, as a user who writes `tbb::task_arena arena;` gets it: concurrency = the
@@ -622,6 +636,156 @@ void skynet_omp(benchmark::State &state) {
 }
 #endif
 
+// ---- J_serial / K_serial_handoff: one serial queue ----
+// The jobs increment a plain counter: only the queue's serialisation makes that safe.
+struct SerialCounter {
+  std::uint64_t count = 0;
+};
+void serial_increment(void *arg) { ++static_cast<SerialCounter *>(arg)->count; }
+
+// What a user writes without serial queues: a mutex around a deque, and a drainer job on the pool
+// while it is not empty.
+class MutexQueue {
+ public:
+  explicit MutexQueue(tp_pool *pool) : pool_(pool) {}
+  void submit(void (*fn)(void *), void *arg) {
+    std::unique_lock lock(mutex_);
+    jobs_.push_back({fn, arg});
+    if (running_) return;
+    running_ = true;
+    lock.unlock();
+    tp_pool_execute(pool_, &MutexQueue::drain, this);
+  }
+
+ private:
+  static void drain(void *self) {
+    auto *queue = static_cast<MutexQueue *>(self);
+    for (;;) {
+      tp_job job;
+      {
+        std::lock_guard lock(queue->mutex_);
+        if (queue->jobs_.empty()) {
+          queue->running_ = false;
+          return;
+        }
+        job = queue->jobs_.front();
+        queue->jobs_.pop_front();
+      }
+      job.fn(job.arg);
+    }
+  }
+
+  tp_pool *pool_;
+  std::mutex mutex_;
+  std::deque<tp_job> jobs_;  // guarded by mutex_
+  bool running_ = false;     // guarded by mutex_: a drainer is queued or running
+};
+
+void serial_tp(benchmark::State &state) {
+  tp_queue *queue = nullptr;
+  tp_queue_create(tp_pool_, &queue);
+  SerialCounter counter;
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < sizes.serial; ++i)
+      tp_queue_submit(queue, serial_increment, &counter);
+    tp_queue_wait(queue);
+  }
+  tp_queue_destroy(queue);
+  benchmark::DoNotOptimize(counter.count);
+}
+void serial_asio(benchmark::State &state) {
+  auto strand = boost::asio::make_strand(asio_pool->get_executor());
+  SerialCounter counter;
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < sizes.serial; ++i) {
+      boost::asio::post(strand, [&counter] { ++counter.count; });
+    }
+    Flag done;
+    boost::asio::post(strand, [&done] { done.set(); });
+    done.wait();
+  }
+  benchmark::DoNotOptimize(counter.count);
+}
+void serial_mutex(benchmark::State &state) {
+  MutexQueue queue(tp_pool_);
+  SerialCounter counter;
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < sizes.serial; ++i) queue.submit(serial_increment, &counter);
+    Flag done;
+    queue.submit(set_flag, &done);
+    done.wait();
+  }
+  benchmark::DoNotOptimize(counter.count);
+}
+
+void handoff_tp(benchmark::State &state) {
+  tp_queue *queue = nullptr;
+  tp_queue_create(tp_pool_, &queue);
+  Flag flag;
+  for (auto _ : state) {
+    flag.reset();
+    tp_queue_submit(queue, set_flag, &flag);
+    flag.wait();
+  }
+  tp_queue_destroy(queue);
+}
+void handoff_asio(benchmark::State &state) {
+  auto strand = boost::asio::make_strand(asio_pool->get_executor());
+  Flag flag;
+  for (auto _ : state) {
+    flag.reset();
+    boost::asio::post(strand, [&flag] { flag.set(); });
+    flag.wait();
+  }
+}
+void handoff_mutex(benchmark::State &state) {
+  MutexQueue queue(tp_pool_);
+  Flag flag;
+  for (auto _ : state) {
+    flag.reset();
+    queue.submit(set_flag, &flag);
+    flag.wait();
+  }
+}
+
+// ---- L_priority: how soon an urgent job starts behind a flood of normal jobs ----
+// Each iteration queues `sizes.flood` normal jobs of about a microsecond each from this thread
+// (every worker busy, a backlog of a few milliseconds), then one probe job, and measures the time
+// from the probe's submission to its start. `tp` submits the probe at TP_PRIORITY_HIGH: a worker
+// takes it as soon as its current job ends. `tp_no_priority` is the same flood without priorities:
+// the probe waits its turn behind the backlog.
+volatile std::uint64_t flood_steps = 2000;
+void flood_job(void *) {
+  std::uint64_t sum = 0;
+  for (std::uint64_t i = 0, n = flood_steps; i < n; ++i) sum += i * i;
+  benchmark::DoNotOptimize(sum);
+}
+
+struct Probe {
+  Clock::time_point started;
+  Flag flag;
+  static void run(void *self) {
+    auto *probe = static_cast<Probe *>(self);
+    probe->started = Clock::now();
+    probe->flag.set();
+  }
+};
+
+void probe_behind_flood(benchmark::State &state, tp_priority level) {
+  Probe probe;
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < sizes.flood; ++i) tp_pool_execute(tp_pool_, flood_job, nullptr);
+    probe.flag.reset();
+    const Clock::time_point submitted = Clock::now();
+    tp_pool_execute_priority(tp_pool_, &Probe::run, &probe, level);
+    probe.flag.wait();  // the flag's release orders `started` before this
+    state.SetIterationTime(std::chrono::duration<double>(probe.started - submitted).count());
+    tp_pool_wait_idle(tp_pool_);  // the rest of the flood, unmeasured
+  }
+}
+void priority_high(benchmark::State &state) { probe_behind_flood(state, TP_PRIORITY_HIGH); }
+void priority_normal(benchmark::State &state) { probe_behind_flood(state, TP_PRIORITY_NORMAL); }
+
 // ---- Z_alloc: allocations per job on tp's hot paths, in steady state ----
 // Warm-up: `jobs` submitted while every worker is held at a gate, so that the queues' node free
 // lists hold at least that many nodes; the measured loops never have more in flight.
@@ -694,6 +858,23 @@ void alloc_group(benchmark::State &state) {
   tp_group_destroy(group);
 }
 
+void alloc_queue(benchmark::State &state) {
+  tp_queue *queue = nullptr;
+  tp_queue_create(tp_pool_, &queue);
+  warm_up_held(1100, [queue] { tp_queue_submit(queue, no_op, nullptr); });
+  tp_queue_wait(queue);
+  std::uint64_t submissions = 0;
+  const std::uint64_t before = allocations.load();
+  for (auto _ : state) {
+    for (int i = 0; i < 100; ++i) tp_queue_submit(queue, no_op, nullptr);
+    tp_queue_wait(queue);
+    submissions += 100;
+  }
+  state.counters["allocs_per_job"] =
+      static_cast<double>(allocations.load() - before) / static_cast<double>(submissions);
+  tp_queue_destroy(queue);
+}
+
 using Fn = void (*)(benchmark::State &);
 
 #if TP_BENCH_HAVE_TBB
@@ -717,6 +898,13 @@ void add_wake(const char *name, Fn fn) {
       ->UseManualTime()
       ->Unit(benchmark::kMicrosecond)
       ->Iterations(20);
+}
+// L_priority: a latency measured inside the benchmark, around a flood that does not count.
+void add_latency(const char *name, Fn fn) {
+  benchmark::RegisterBenchmark(name, fn)
+      ->UseManualTime()
+      ->Unit(benchmark::kMicrosecond)
+      ->Iterations(100);
 }
 // One long iteration: D_throughput (range = producers) and G_idle_cpu.
 void add_once(const char *name, Fn fn, int producers = 0) {
@@ -784,9 +972,21 @@ void register_all() {
   OMP_ONLY(add("I_skynet/omp", skynet_omp, false));
   add("I_skynet/serial", skynet_serial_bench, false);
 
+  add("J_serial/tp", serial_tp, false);
+  add("J_serial/asio", serial_asio, false);
+  add("J_serial/mutex_queue", serial_mutex, false);
+
+  add("K_serial_handoff/tp", handoff_tp);
+  add("K_serial_handoff/asio", handoff_asio);
+  add("K_serial_handoff/mutex_queue", handoff_mutex);
+
+  add_latency("L_priority/tp", priority_high);
+  add_latency("L_priority/tp_no_priority", priority_normal);
+
   add("Z_alloc/execute", alloc_execute);
   add("Z_alloc/join", alloc_join);
   add("Z_alloc/group_spawn", alloc_group);
+  add("Z_alloc/queue_submit", alloc_queue);
 }
 
 }  // namespace
@@ -795,7 +995,7 @@ int main(int argc, char **argv) {
   std::vector<char *> args;
   for (int i = 0; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
-      sizes = Sizes{200, 200000, 25, 1000000, 100000, 0.2};
+      sizes = Sizes{200, 200000, 25, 1000000, 100000, 0.2, 10000, 1000};
     } else {
       args.push_back(argv[i]);
     }
@@ -814,6 +1014,7 @@ int main(int argc, char **argv) {
     if (tp_pool_create_with(&options, &tp_pool_) != TP_OK) return 1;
   }
   naive_pool = std::make_unique<bench::NaivePool>(workers);
+  asio_pool = std::make_unique<boost::asio::thread_pool>(workers);
 #if TP_BENCH_HAVE_TBB
   // As many TBB worker threads as the other pools have workers: no slot reserved for the
   // application thread (which still joins in where TBB lets it, in execute() and wait()).
@@ -839,6 +1040,8 @@ int main(int argc, char **argv) {
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   naive_pool.reset();
+  asio_pool->join();
+  asio_pool.reset();
   tp_pool_destroy(tp_pool_);
   return 0;
 }

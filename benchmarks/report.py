@@ -43,9 +43,17 @@ METRIC_NOTES = {
     "G_idle_cpu": "CPU burnt during 1 s idle after a burst (% of one core)",
     "H_parallel_for": "dot product of two 10,000,000-element vectors",
     "I_skynet": "tree of 10^6 leaves, 10 children per node",
+    "J_serial": "100,000 jobs through one serial queue from one outside thread, then wait (asio: "
+                "a strand on Boost.Asio's thread_pool; mutex_queue: a mutex-protected queue drained "
+                "by a job of the tp pool)",
+    "K_serial_handoff": "round trip of one job through an idle serial queue",
+    "L_priority": "submit-to-start latency of one job behind a flood of 4,000 normal jobs of about "
+                  "1 us (tp: the job at TP_PRIORITY_HIGH; tp_no_priority: the same flood, the job "
+                  "at normal priority)",
     "Z_alloc": "allocations per job on tp's hot paths (must be 0)",
 }
-PEERS = ["tp", "tp_batch", "tbb", "tbb_default", "rayon", "omp", "naive", "spawn", "serial"]
+PEERS = ["tp", "tp_batch", "tp_no_priority", "tbb", "tbb_default", "rayon", "omp", "asio", "mutex_queue", "naive",
+         "spawn", "serial"]
 
 
 def parse(results, samples, suffix=""):

@@ -15,6 +15,7 @@
 #include "join.hpp"
 #include "machine.hpp"
 #include "pool.hpp"
+#include "serial_queue.hpp"
 
 namespace {
 
@@ -85,6 +86,9 @@ tp::detail::Group *core(tp_group *group) noexcept {
 }
 const tp::detail::Group *core(const tp_group *group) noexcept {
   return reinterpret_cast<const tp::detail::Group *>(group);
+}
+tp::detail::SerialQueue *core(tp_queue *queue) noexcept {
+  return reinterpret_cast<tp::detail::SerialQueue *>(queue);
 }
 
 // A C caller may store any int in an enum field; read it as an int, never as an out-of-range enum.
@@ -292,6 +296,20 @@ tp_status tp_pool_execute(tp_pool *pool, tp_job_fn fn, void *arg) noexcept {
   return guard([&] { return to_c(core(pool)->submit(Job{fn, arg})); });
 }
 
+tp_status tp_pool_execute_priority(tp_pool *pool, tp_job_fn fn, void *arg,
+                                   tp_priority priority) noexcept {
+  if (pool == nullptr || fn == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  const int level = as_int(priority);
+  if (level != TP_PRIORITY_NORMAL && level != TP_PRIORITY_HIGH && level != TP_PRIORITY_LOW) {
+    return TP_ERR_INVALID_ARGUMENT;
+  }
+  const tp::detail::Priority core_priority = level == TP_PRIORITY_HIGH ? tp::detail::Priority::high
+                                             : level == TP_PRIORITY_LOW
+                                                 ? tp::detail::Priority::low
+                                                 : tp::detail::Priority::normal;
+  return guard([&] { return to_c(core(pool)->submit(Job{fn, arg}, core_priority)); });
+}
+
 tp_status tp_pool_execute_batch(tp_pool *pool, const tp_job *jobs, size_t count) noexcept {
   if (pool == nullptr || (jobs == nullptr && count > 0) || count > kMaxBatch) {
     return TP_ERR_INVALID_ARGUMENT;
@@ -426,6 +444,36 @@ tp_status tp_pool_parallel_for(tp_pool *pool, size_t begin, size_t end, size_t g
   if (pool == nullptr || body == nullptr) return TP_ERR_INVALID_ARGUMENT;
   return guard(
       [&] { return to_c(tp::detail::parallel_for(*core(pool), begin, end, grain, body, arg)); });
+}
+
+tp_status tp_queue_create(tp_pool *pool, tp_queue **out) noexcept {
+  if (out == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  *out = nullptr;
+  if (pool == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  return guard([&] {
+    // The constructor allocates too (its first nodes): both throw std::bad_alloc into guard().
+    *out = reinterpret_cast<tp_queue *>(new tp::detail::SerialQueue(*core(pool)));
+    return TP_OK;
+  });
+}
+
+tp_status tp_queue_submit(tp_queue *queue, tp_job_fn fn, void *arg) noexcept {
+  if (queue == nullptr || fn == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  return guard([&] { return to_c(core(queue)->submit(Job{fn, arg})); });
+}
+
+tp_status tp_queue_wait(tp_queue *queue) noexcept {
+  if (queue == nullptr) return TP_ERR_INVALID_ARGUMENT;
+  return guard([&] { return to_c(core(queue)->wait()); });
+}
+
+tp_status tp_queue_destroy(tp_queue *queue) noexcept {
+  if (queue == nullptr) return TP_OK;
+  return guard([&] {
+    if (const Status status = core(queue)->drain(); status != Status::ok) return to_c(status);
+    delete core(queue);
+    return TP_OK;
+  });
 }
 
 }  // extern "C"

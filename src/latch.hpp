@@ -40,6 +40,18 @@ class Latch {
     assert(Latch::count(before) + count < (1u << 29) && "too many unfinished jobs on one latch");
   }
 
+  // As add(1), for a latch whose finisher must see what the caller wrote just before (a serial
+  // queue's entry, pushed first): release, which the finisher's acquiring RMW reads (or a later
+  // value in the RMW chain, which carries it). True when the latch was open: the caller then starts
+  // the work that will finish it (the queue's carrier), and the acquire half orders what the
+  // previous finisher did (the queue's last job) before that work, wherever it runs.
+  bool add_one_after_publishing() noexcept {
+    count_shared_write(SharedLine::latch);
+    const std::uint32_t before = state_.fetch_add(kOne, std::memory_order_acq_rel);
+    assert(Latch::count(before) + 1 < (1u << 29) && "too many unfinished jobs on one latch");
+    return count(before) == 0;
+  }
+
   // Any thread, once per job, after the job ran. The release pairs with done()'s acquire: what the
   // job wrote is visible to the thread that sees the latch open.
   //
@@ -51,7 +63,10 @@ class Latch {
   // value: a futex wake on it, which reads no user memory (at worst it wakes an unrelated waiter on
   // reused memory spuriously, and every waiter re-checks its condition), and the sleep protocol's
   // search for workers waiting for this address (sleep.md, "Waiting sleepers").
-  void finish() noexcept {
+  //
+  // True when this finish opened the latch (then the caller must not touch the latch's owner,
+  // which may be gone: a serial queue's carrier stops there).
+  bool finish() noexcept {
     // Everything needed after the RMW is read before it: the latch may be gone after it.
     Sleep *const sleep = sleep_;
     std::atomic<std::uint32_t> *const word = &state_;
@@ -61,7 +76,9 @@ class Latch {
     assert(count(before) != 0 && "a latch finished more often than jobs were added");
     assert((count(before) != 1 || (before & kAction) == 0) &&
            "a latch with an action is finished with finish_with()");
-    if (count(before) == 1) wake_on_opening(before, word, sleep, key);
+    if (count(before) != 1) return false;
+    wake_on_opening(before, word, sleep, key);
+    return true;
   }
 
   // As finish(), for a latch whose owner may have an action due when it opens (a group's

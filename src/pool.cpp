@@ -152,6 +152,48 @@ Status Pool::submit_from_outside(const Job *jobs, std::size_t count) noexcept {
   return Status::ok;
 }
 
+Status Pool::submit(Job job, Priority priority) noexcept {
+  if (priority == Priority::normal) return submit(job);
+  if (const Status status = admit(1); status != Status::ok) return status;
+  if (!priorities_.push(job, priority)) {
+    unadmit_here(1);
+    return Status::out_of_memory;
+  }
+  // As after a push into the injector: a searcher will find it, or a sleeper is woken.
+  sleep_.notify_work();
+  return Status::ok;
+}
+
+Status Pool::admit(std::uint64_t count) noexcept {
+  if (Worker *self = Worker::current(this); self != nullptr && !self->exiting()) {
+    self->admit(count);
+    return Status::ok;
+  }
+  return admit_from_outside(count) ? Status::ok : Status::shutdown;
+}
+
+void Pool::unadmit_here(std::uint64_t count) noexcept {
+  if (Worker *self = Worker::current(this); self != nullptr && !self->exiting()) {
+    self->unadmit(count);
+    return;
+  }
+  unadmit(count);
+}
+
+Status Pool::submit_carrier(Job carrier, bool behind_queued_work) noexcept {
+  Worker *const self = Worker::current(this);
+  if (self != nullptr && !self->exiting() && !behind_queued_work) {
+    return self->spawn(carrier, /*counted=*/false);  // out_of_memory at worst: not exiting
+  }
+  try {
+    injector_.push_to_shards(carrier);
+  } catch (...) {
+    return Status::out_of_memory;
+  }
+  sleep_.notify_work();
+  return Status::ok;
+}
+
 bool Pool::admit_from_outside(std::uint64_t count) noexcept {
   // Count first, then look at accepting_: shutdown() stores accepting_ = false and then reads
   // the counts (quiescent()), so either it sees these jobs counted or we see it refuse (seq_cst
@@ -260,6 +302,10 @@ Status Pool::shutdown() noexcept {
 }
 
 bool Pool::work_visible() const noexcept {
+  return !priorities_.looks_empty() || normal_work_visible();
+}
+
+bool Pool::normal_work_visible() const noexcept {
   if (!injector_.looks_empty()) return true;
   for (const auto &worker : workers_) {
     if (!worker->deque().looks_empty()) return true;

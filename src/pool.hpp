@@ -19,6 +19,7 @@
 #include "job.hpp"
 #include "latch.hpp"
 #include "placement.hpp"
+#include "priority.hpp"
 #include "shared_writes.hpp"
 #include "sleep.hpp"
 #include "status.hpp"
@@ -60,6 +61,25 @@ class Pool {
     if (Worker *self = Worker::current(this)) return self->spawn(job);
     return submit_from_outside(&job, 1);
   }
+  // One job at a priority level (priority.hpp). Normal is submit(job). High and low jobs go into
+  // the pool's priority queues from any thread, a job's included, so that every worker sees them;
+  // admitted as submit() admits (refused after shutdown), then a worker is woken.
+  Status submit(Job job, Priority priority) noexcept;
+
+  // Admission without a job to publish, for jobs that a carrier publishes later (a serial
+  // queue's entries: serial_queue.hpp). Counts `count` jobs as accepted on this thread's ledger
+  // (the running worker's, or admitted_ from outside), or refuses them as submit() would
+  // (shutdown). Each admitted job must then run through Worker::run(), which counts it finished,
+  // or be taken back on the same thread with unadmit_here().
+  Status admit(std::uint64_t count) noexcept;
+  void unadmit_here(std::uint64_t count) noexcept;
+  // Publishes `carrier`: a job that is not counted itself (it takes back the finished job its run
+  // counts: Worker::uncount_running_carrier()) and runs admitted jobs. Never refused for shutdown:
+  // the admitted jobs it carries keep the pool from quiescence, so its workers are there to run it.
+  // On a worker it goes onto its deque, unless `behind_queued_work` (a carrier that yields its
+  // worker to other work): then, as from outside, into the injector. out_of_memory when it cannot
+  // be pushed.
+  Status submit_carrier(Job carrier, bool behind_queued_work) noexcept;
 
   // Until every job accepted before the call, and what they spawned, has run (from outside the
   // pool only: a job would wait for itself), or until `deadline` (timeout).
@@ -125,6 +145,9 @@ class Pool {
   // enough where it is used: the last searcher's re-check, the second half of the sleep
   // protocol's Dekker pairs).
   bool work_visible() const noexcept;
+  // The same for normal jobs only (the injector and the deques): a worker takes a low job only
+  // when this is false, since a steal or a lane it found busy may have hidden a normal job.
+  bool normal_work_visible() const noexcept;
   const CpuSet *placement(std::size_t worker) const noexcept {
     return placement_.empty() ? nullptr : &placement_[worker];
   }
@@ -137,6 +160,7 @@ class Pool {
   std::vector<std::string> placement_lists_;  // placement_ as text, for worker_cpus()
   std::string usable_list_;                   // the CPUs the creator could use, as text
   Injector injector_;
+  PriorityQueues priorities_;
   Sleep sleep_;
   StealEpochs steal_epochs_;  // the workers' steal passes, for freeing their deques' old rings
   std::vector<std::unique_ptr<Worker>> workers_;

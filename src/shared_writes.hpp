@@ -35,6 +35,7 @@ enum class SharedLine : std::size_t {
   shard,        // an MPMC shard (a push or a pop)
   group,        // a group's record stack (a record taken or given back)
   deque_top,    // the top of a deque: a thief's CAS, or its owner's when it takes the last job
+  priority,     // the priority queues' count and nodes (a high or low job submitted or taken)
   count_,
 };
 
@@ -43,7 +44,7 @@ inline constexpr std::size_t kSharedLines = static_cast<std::size_t>(SharedLine:
 inline const char *shared_line_name(SharedLine line) noexcept {
   static constexpr const char *names[kSharedLines] = {
       "admitted count", "sleep state", "sleep lock",    "wake-up token", "latch",
-      "lane index",     "shard",       "group records", "deque top"};
+      "lane index",     "shard",       "group records", "deque top",     "priority queues"};
   return names[static_cast<std::size_t>(line)];
 }
 

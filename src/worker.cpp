@@ -54,6 +54,7 @@ void call_hook(void (*hook)(std::size_t, void *), std::size_t index, void *user)
 Worker::Worker(Pool &pool, std::size_t index, std::size_t deque_capacity)
     : pool_(pool),
       sleep_(pool.sleep_),
+      priorities_(pool.priorities_),
       index_(index),
       deque_(deque_capacity, &pool.steal_epochs_) {}
 
@@ -66,12 +67,14 @@ bool Worker::wait_until(Latch &latch, Deadline deadline) noexcept {
       stop_searching();
       return false;
     }
-    Job job = pop_own();  // first the jobs this worker pushed: usually the one we wait for
+    Job job = take_before_normal();
+    if (!job) job = pop_own();  // first the jobs this worker pushed: usually the one we wait for
     if (!job) {
       job = take_from_injector();
       if (job && !deque_.looks_empty()) sleep_.notify_pushed();  // a refill: share it
     }
     if (!job) job = steal_from_peers();
+    if (!job) job = take_after_normal();
     if (job) {
       stop_searching();
       run(job);
@@ -150,6 +153,41 @@ Job Worker::pop_own() noexcept {
   return deque_.pop();
 }
 
+Job Worker::take_before_normal() noexcept {
+  const std::uint64_t waiting = priorities_.waiting();
+  if (waiting == 0) [[likely]]
+    return Job{};
+  return take_prioritized(waiting);
+}
+
+Job Worker::take_prioritized(std::uint64_t waiting) noexcept {
+  if (PriorityQueues::low_waits(waiting) &&
+      ++looked_while_low_waits_ >= PriorityQueues::kLowAgeing) {
+    if (Job job = take_low()) return job;  // aged: ahead of everything else, once
+  }
+  if (PriorityQueues::high_waits(waiting)) return priorities_.take_high();
+  return Job{};
+}
+
+Job Worker::take_after_normal() noexcept {
+  const std::uint64_t waiting = priorities_.waiting();
+  if (waiting == 0) return Job{};
+  if (PriorityQueues::high_waits(waiting)) {
+    if (Job job = priorities_.take_high()) return job;
+  }
+  // A steal that lost its race, or a lane another worker was emptying, looks like no normal work
+  // here: take a low job only when none is visible anywhere (a look that costs a read per worker,
+  // paid only while a low job waits and this worker found nothing else).
+  if (!PriorityQueues::low_waits(waiting) || pool_.normal_work_visible()) return Job{};
+  return take_low();
+}
+
+Job Worker::take_low() noexcept {
+  Job job = priorities_.take_low();
+  if (job) looked_while_low_waits_ = 0;
+  return job;
+}
+
 Status Worker::spawn(const Job *jobs, std::size_t count) noexcept {
   assert(tls_worker == this && "only the worker's own thread pushes onto its deque");
   assert(count >= 2);
@@ -195,7 +233,8 @@ void Worker::main() noexcept {
 
   const unsigned quiet_rounds = std::min(config.spin_limit, kQuietRounds);
   for (;;) {
-    Job job = pop_own();
+    Job job = take_before_normal();
+    if (!job) job = pop_own();
     // One budget for the whole spin phase; a worker woken as a searcher has no quiet rounds.
     SpinWait spin(config.spin_limit, searching_ ? quiet_rounds : 0);
     if (!job && !searching_) {
@@ -232,6 +271,7 @@ Job Worker::look_quietly(SpinWait &spin, unsigned quiet_rounds) noexcept {
       return job;
     }
     if (Job job = steal_from_peers()) return job;
+    if (Job job = take_after_normal()) return job;
     // A waiter for the pool to drain must not wait on our quiet rounds, which a steady stream of
     // submissions with gaps would keep going for ever: once a look found nothing (a gap, when the
     // pool may be quiescent), report. Not before the first look: a worker that finds its next job
@@ -250,6 +290,7 @@ Job Worker::poll_injector(SpinWait &spin) noexcept {
       if (took_along_) sleep_.notify_pushed();
       return job;
     }
+    if (Job job = take_after_normal()) return job;
     if (!spin.spin()) return Job{};
   }
 }
@@ -258,6 +299,7 @@ Job Worker::search(SpinWait &spin) noexcept {
   for (;;) {
     if (Job job = take_from_injector()) return job;
     if (Job job = steal_from_peers()) return job;
+    if (Job job = take_after_normal()) return job;
     if (!spin.spin()) return Job{};
   }
 }

@@ -14,6 +14,7 @@
 #include "job.hpp"
 #include "latch.hpp"
 #include "placement.hpp"
+#include "priority.hpp"
 #include "sleep.hpp"
 #include "spin_wait.hpp"
 #include "status.hpp"
@@ -51,6 +52,9 @@ class OwnerCounter {
  public:
   void add(std::uint64_t n = 1) noexcept {
     value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void subtract(std::uint64_t n) noexcept {
+    value_.store(value_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
   }
   std::uint64_t get() const noexcept { return value_.load(std::memory_order_relaxed); }
 
@@ -123,6 +127,23 @@ class alignas(kCacheLine) Worker {
   const Group *running_group() const noexcept { return running_group_; }
   void set_running_group(const Group *group) noexcept { running_group_ = group; }
 
+  // Admission for jobs a carrier publishes later (Pool::admit()), on this worker's ledger as if its
+  // running job spawned them, and taking them back (unadmit) when they cannot be kept.
+  void admit(std::uint64_t count) noexcept {
+    assert(!exiting_);
+    count_spawned(count);
+  }
+  void unadmit(std::uint64_t count) noexcept { cancel_spawned(count); }
+
+  // A carrier (Pool::submit_carrier()) that is ending: it is no job of its own, so it takes back
+  // the finished job and the executed one that run() counts for it once it returns. Called after
+  // the carrier ran at least one carried job (run() counted it executed), so that a stats reader
+  // never sees the executed count dip below what it was.
+  void uncount_running_carrier() noexcept {
+    --unreported_;
+    stats_.executed.subtract(1);
+  }
+
   // A job of a cancelled group ran its on_cancel instead of its function (it counts as executed
   // too: the worker ran it).
   void count_cancelled() noexcept { stats_.cancelled.add(); }
@@ -192,6 +213,14 @@ class alignas(kCacheLine) Worker {
   // The next job of this worker's own: from its deque, or once in kInjectorInterval turns from
   // the injector first (jobs moved from the injector onto the deque do not count as turns).
   Job pop_own() noexcept;
+  // Priority levels (priority.hpp). Before its normal work, once per job: a high job, or a low one
+  // that has waited kLowAgeing jobs of this worker. The common case (nothing waits) is one load
+  // of a read-mostly line.
+  Job take_before_normal() noexcept;
+  Job take_prioritized(std::uint64_t waiting) noexcept;
+  // When no normal work was found: a high job, else a low one.
+  Job take_after_normal() noexcept;
+  Job take_low() noexcept;
   // A worker in wait_until() with nothing to help with sleeps until new work or `latch`. Returns
   // why it woke (Wake::none: the latch opened before it registered; it did not sleep).
   Sleep::Wake sleep_until_work_or(Latch &latch, Deadline deadline) noexcept;
@@ -218,7 +247,8 @@ class alignas(kCacheLine) Worker {
   void cancel_spawned(std::uint64_t count) noexcept { unreported_ += count; }
 
   Pool &pool_;
-  Sleep &sleep_;  // the pool's, for the spawn path's wake-up check
+  Sleep &sleep_;                // the pool's, for the spawn path's wake-up check
+  PriorityQueues &priorities_;  // the pool's
   const std::size_t index_;
   StealingDeque deque_;  // top and bottom each on their own line (see deque.hpp)
   alignas(kCacheLine) WorkerStats stats_;
@@ -242,6 +272,9 @@ class alignas(kCacheLine) Worker {
   // Owner only: own-deque turns (pop_own() calls) before the next look at the injector.
   std::uint32_t own_turns_left_ = kInjectorInterval;
   bool took_along_ = false;  // owner only: spill() moved injector jobs onto the deque
+  // Owner only: jobs this worker looked for while a low job waited, since it last took one (the
+  // low level's ageing: priority.hpp).
+  std::uint32_t looked_while_low_waits_ = 0;
   // Owner only: whether the sleep protocol counts this worker as searching. A member, not a local
   // of the loop, because jobs run inside a wait or inline (spill()) and must see and settle it.
   bool searching_ = false;

@@ -1,6 +1,7 @@
 // Allocation-free hot paths, shown by counting: this binary replaces the global operator new (and
 // so counts every allocation made through it, in libtp.so too: the library's new resolves to ours)
-// and checks that, once warm, tp_pool_execute, tp_pool_join and tp_group_spawn allocate nothing.
+// and checks that, once warm, tp_pool_execute, tp_pool_join, tp_group_spawn and tp_queue_submit
+// allocate nothing.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -135,6 +136,51 @@ TEST(Allocations, GroupSpawnAllocatesNothingOnceWarm) {
   const std::uint64_t spawned = allocations.load() - before;
   EXPECT_EQ(spawned, 0u) << "per spawn: " << static_cast<double>(spawned) / 1e4;
   EXPECT_EQ(tp_group_destroy(group), TP_OK);
+}
+
+TEST(Allocations, QueueSubmitAndWaitAllocateNothingOnceWarm) {
+  PoolPtr pool = make_pool(2);
+  tp_queue *queue = nullptr;
+  ASSERT_EQ(tp_queue_create(pool.get(), &queue), TP_OK);
+  {  // warm-up: 1100 queue jobs waiting at once, so the queue keeps that many nodes
+    Gate gate;
+    const auto workers = static_cast<int>(tp_pool_workers(pool.get()));
+    for (int w = 0; w < workers; ++w) tp_pool_execute(pool.get(), wait_at_gate, &gate);
+    while (gate.arrived.load() < workers) std::this_thread::yield();
+    for (int i = 0; i < 1100; ++i) tp_queue_submit(queue, no_op, nullptr);
+    gate.open = true;
+    tp_queue_wait(queue);
+    tp_pool_wait_idle(pool.get());
+  }
+  const std::uint64_t before = allocations.load();
+  for (int round = 0; round < 10; ++round) {
+    for (int i = 0; i < 1000; ++i) tp_queue_submit(queue, no_op, nullptr);
+    tp_queue_wait(queue);  // its marker goes through the queue too
+  }
+  const std::uint64_t submitted = allocations.load() - before;
+  EXPECT_EQ(submitted, 0u) << "per submission: " << static_cast<double>(submitted) / 1e4;
+  EXPECT_EQ(tp_queue_destroy(queue), TP_OK);
+}
+
+TEST(Allocations, HighAndLowSubmissionsAllocateNothingOnceWarm) {
+  PoolPtr pool = make_pool(2);
+  const auto workers = static_cast<int>(tp_pool_workers(pool.get()));
+  auto flood = [&] {  // 1000 of each level waiting at once, every worker held until then
+    Gate gate;
+    for (int w = 0; w < workers; ++w) tp_pool_execute(pool.get(), wait_at_gate, &gate);
+    while (gate.arrived.load() < workers) std::this_thread::yield();
+    for (int i = 0; i < 1000; ++i) {
+      tp_pool_execute_priority(pool.get(), no_op, nullptr, TP_PRIORITY_HIGH);
+      tp_pool_execute_priority(pool.get(), no_op, nullptr, TP_PRIORITY_LOW);
+    }
+    gate.open = true;
+    tp_pool_wait_idle(pool.get());
+  };
+  flood();  // warm-up: each queue keeps the nodes it needed
+  const std::uint64_t before = allocations.load();
+  for (int round = 0; round < 5; ++round) flood();
+  const std::uint64_t submitted = allocations.load() - before;
+  EXPECT_EQ(submitted, 0u) << "per submission: " << static_cast<double>(submitted) / 1e4;
 }
 
 }  // namespace

@@ -123,6 +123,27 @@ int main(void) {
                "TP_ERR_TIMEOUT: the wait ran out before the "
                "work was done") == 0);
 
+  /* 0.3 from C: serial queues, on the default pool. */
+  tp_queue *queue = NULL;
+  CHECK(tp_queue_create(shared, &queue) == TP_OK && queue != NULL);
+  atomic_ulong queued = 0;
+  for (int i = 0; i < 100; ++i) CHECK(tp_queue_submit(queue, increment, &queued) == TP_OK);
+  CHECK(tp_queue_wait(queue) == TP_OK && atomic_load(&queued) == 100);
+  CHECK(tp_queue_submit(queue, NULL, NULL) == TP_ERR_INVALID_ARGUMENT);
+  CHECK(tp_queue_submit(queue, increment, &queued) == TP_OK);
+  CHECK(tp_queue_destroy(queue) == TP_OK && atomic_load(&queued) == 101);
+  CHECK(tp_queue_destroy(NULL) == TP_OK);
+
+  /* 0.3 from C: priority levels, on the default pool; a C caller may pass any int. */
+  atomic_ulong prioritized = 0;
+  const tp_priority levels[] = {TP_PRIORITY_HIGH, TP_PRIORITY_NORMAL, TP_PRIORITY_LOW};
+  for (int i = 0; i < 3; ++i) {
+    CHECK(tp_pool_execute_priority(shared, increment, &prioritized, levels[i]) == TP_OK);
+  }
+  CHECK(tp_pool_execute_priority(shared, increment, &prioritized, (tp_priority)3) ==
+        TP_ERR_INVALID_ARGUMENT);
+  CHECK(tp_pool_wait_idle(shared) == TP_OK && atomic_load(&prioritized) == 3);
+
   tp_test_watchdog_stop();
   return tp_test_finish("c_api_test");
 }

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <numeric>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -185,6 +186,61 @@ TEST(Wrapper, TaskGroupWaitFromItsOwnJobThrowsWouldDeadlock) {
   }));
   group.wait();
   EXPECT_EQ(error.load(), static_cast<int>(tp::PoolError::WouldDeadlock));
+}
+
+TEST(Wrapper, SerialQueueRunsInOrderOneAtATimeAndRethrowsOnWait) {
+  auto pool = tp::ThreadPool::build(2);
+  std::vector<int> order;  // no lock: the queue runs one job at a time
+  {
+    tp::SerialQueue queue(*pool);
+    for (int i = 0; i < 1000; ++i) {
+      auto owned = std::make_unique<int>(i);  // move-only callables are fine
+      ASSERT_TRUE(queue.submit([&order, owned = std::move(owned)] { order.push_back(*owned); }));
+    }
+    ASSERT_TRUE(queue.wait());
+    ASSERT_EQ(order.size(), 1000u);
+    for (int i = 0; i < 1000; ++i) ASSERT_EQ(order[static_cast<std::size_t>(i)], i);
+    ASSERT_TRUE(queue.submit([] { throw std::runtime_error("from the queue"); }));
+    ASSERT_TRUE(queue.submit([&] { order.push_back(-1); }));
+    EXPECT_THROW(queue.wait(), std::runtime_error);
+    EXPECT_EQ(order.back(), -1);  // the queue went on after the exception
+    std::atomic<int> error{0};
+    ASSERT_TRUE(queue.submit([&] {
+      try {
+        queue.wait();
+      } catch (const tp::Error &e) {
+        error = static_cast<int>(e.error());
+      }
+    }));
+    ASSERT_TRUE(queue.wait());
+    EXPECT_EQ(error.load(), static_cast<int>(tp::PoolError::WouldDeadlock));
+    ASSERT_TRUE(queue.submit([&] { order.push_back(-2); }));
+  }  // the destructor waits
+  EXPECT_EQ(order.back(), -2);
+}
+
+TEST(Wrapper, PrioritiesOrderWhatAHeldWorkerTakesNext) {
+  auto pool = tp::ThreadPool::build(1);
+  std::atomic<bool> open{false};
+  std::atomic<bool> held{false};
+  ASSERT_TRUE(pool->execute([&] {
+    held = true;
+    while (!open) std::this_thread::yield();
+  }));
+  while (!held) std::this_thread::yield();
+  std::vector<char> order;  // one worker: one job at a time
+  ASSERT_TRUE(pool->execute([&] { order.push_back('L'); }, tp::Priority::low));
+  ASSERT_TRUE(pool->execute([&] { order.push_back('N'); }));
+  std::future<int> high = pool->submit(
+      [&] {
+        order.push_back('H');
+        return 7;
+      },
+      tp::Priority::high);
+  open = true;
+  EXPECT_EQ(high.get(), 7);
+  ASSERT_TRUE(pool->wait_idle());
+  EXPECT_EQ(std::string(order.begin(), order.end()), "HNL");
 }
 
 TEST(Wrapper, MovedPoolKeepsWorking) {

@@ -224,6 +224,90 @@ TEST(AllocationFailure, EveryCallThatAllocatesFailsCleanlyAtEachAllocation) {
         EXPECT_EQ(tp_group_destroy(group), TP_OK);
       });
 
+  tp_queue *queue = nullptr;
+  fail_each_allocation(
+      "tp_queue_create", [&] { return tp_queue_create(p, &queue); },
+      [&](tp_status status) {
+        if (status != TP_OK) {
+          EXPECT_EQ(queue, nullptr);
+          return;
+        }
+        EXPECT_EQ(tp_queue_destroy(queue), TP_OK);
+      });
+  // A fresh queue each round: the submission starts its carrier (from outside, into an injector
+  // shard: a failed node is retried, so it is absorbed).
+  fail_each_allocation(
+      "tp_queue_submit (an idle queue)",
+      [&] {
+        EXPECT_EQ(tp_queue_create(p, &queue), TP_OK);
+        ran = 0;
+      },
+      [&] { return tp_queue_submit(queue, increment, &ran); },
+      [&](tp_status status) {
+        EXPECT_EQ(tp_queue_wait(queue), TP_OK);
+        EXPECT_EQ(ran.load(), status == TP_OK ? 1 : 0);
+        EXPECT_EQ(tp_queue_destroy(queue), TP_OK);
+      });
+  // With the only worker held and every node of the queue in use, the next submission needs a node.
+  tp_pool *held_for_queue = nullptr;
+  tp_test::Gate *queue_gate = nullptr;
+  int queued_in_queue = 0;
+  fail_each_allocation(
+      "tp_queue_submit (every node in use)",
+      [&] {
+        held_for_queue = tp_test::make_pool(1).release();
+        queue_gate = new tp_test::Gate;
+        EXPECT_EQ(tp_pool_execute(held_for_queue, tp_test::Gate::hold, queue_gate), TP_OK);
+        queue_gate->wait_for_arrivals(1);
+        EXPECT_EQ(tp_queue_create(held_for_queue, &queue), TP_OK);
+        ran = 0;
+        queued_in_queue = 0;
+        for (std::uint64_t before = allocated_here; allocated_here == before;) {
+          EXPECT_EQ(tp_queue_submit(queue, increment, &ran), TP_OK);
+          ++queued_in_queue;
+        }
+      },
+      [&] { return tp_queue_submit(queue, increment, &ran); },
+      [&](tp_status status) {
+        queue_gate->release();
+        EXPECT_EQ(tp_queue_destroy(queue), TP_OK);
+        EXPECT_EQ(tp_pool_wait_idle(held_for_queue), TP_OK);
+        EXPECT_EQ(ran.load(), queued_in_queue + (status == TP_OK ? 1 : 0));
+        EXPECT_EQ(tp_pool_destroy(held_for_queue), TP_OK);
+        delete queue_gate;
+      });
+
+  // High and low jobs wait in queues of their own: with the only worker held and every node of
+  // the level's queue in use, the next submission needs a node.
+  for (const tp_priority level : {TP_PRIORITY_HIGH, TP_PRIORITY_LOW}) {
+    tp_pool *held = nullptr;
+    tp_test::Gate *gate = nullptr;
+    int queued = 0;
+    fail_each_allocation(
+        level == TP_PRIORITY_HIGH ? "tp_pool_execute_priority (high, every node in use)"
+                                  : "tp_pool_execute_priority (low, every node in use)",
+        [&] {
+          held = tp_test::make_pool(1).release();
+          gate = new tp_test::Gate;
+          EXPECT_EQ(tp_pool_execute(held, tp_test::Gate::hold, gate), TP_OK);
+          gate->wait_for_arrivals(1);
+          ran = 0;
+          queued = 0;
+          for (std::uint64_t before = allocated_here; allocated_here == before;) {
+            EXPECT_EQ(tp_pool_execute_priority(held, increment, &ran, level), TP_OK);
+            ++queued;
+          }
+        },
+        [&] { return tp_pool_execute_priority(held, increment, &ran, level); },
+        [&](tp_status status) {
+          gate->release();
+          EXPECT_EQ(tp_pool_wait_idle(held), TP_OK);
+          EXPECT_EQ(ran.load(), queued + (status == TP_OK ? 1 : 0));
+          EXPECT_EQ(tp_pool_destroy(held), TP_OK);
+          delete gate;
+        });
+  }
+
   tp_job batch[4] = {{increment, &ran}, {increment, &ran}, {increment, &ran}, {increment, &ran}};
   auto ran_if_accepted = [&](int jobs) {
     return [&, jobs](tp_status status) {
@@ -441,6 +525,46 @@ TEST(AllocationFailure, ANotificationThePoolRefusesRunsOnceTheGroupIsOpen) {
   // fillers are).
   EXPECT_EQ(test.notified_on, test.last_job_on);
   EXPECT_EQ(tp_test::stats_of(pool.get()).executed, static_cast<std::uint64_t>(test.filled) + 1);
+}
+
+// A queue's carrier that cannot be pushed (the submitting worker's deque cannot grow) runs on the
+// submitting worker instead: the queue's job has run when the submission returns.
+struct InlineTurn {
+  tp_pool *pool;
+  tp_queue *queue = nullptr;
+  std::atomic<int> ran{0};
+  int filled = 0;
+  int queued_ran_before_return = -1;
+  tp_status status = TP_ERR_INVALID_ARGUMENT;
+};
+
+void submit_to_an_idle_queue_with_a_full_deque(void *arg) {
+  auto *test = static_cast<InlineTurn *>(arg);
+  made = 0;
+  fail_at = 1;
+  while (tp_pool_execute(test->pool, increment, &test->ran) == TP_OK) ++test->filled;
+  made = 0;
+  fail_at = 1;  // the carrier's push onto this deque fails
+  const int before = test->ran.load();
+  test->status = tp_queue_submit(test->queue, increment, &test->ran);
+  fail_at = 0;
+  test->queued_ran_before_return = test->ran.load() - before;
+}
+
+TEST(AllocationFailure, AQueueWhoseCarrierCannotBePushedRunsItsTurnOnTheSubmitter) {
+  tp_test::Watchdog watchdog("a carrier that cannot be pushed");
+  tp_test::PoolPtr pool = tp_test::make_pool(1);
+  InlineTurn test{pool.get()};
+  ASSERT_EQ(tp_queue_create(pool.get(), &test.queue), TP_OK);
+  ASSERT_EQ(tp_pool_execute(pool.get(), submit_to_an_idle_queue_with_a_full_deque, &test), TP_OK);
+  ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
+  EXPECT_EQ(test.status, TP_OK);
+  EXPECT_GT(test.filled, 0);
+  EXPECT_EQ(test.queued_ran_before_return, 1);
+  EXPECT_EQ(test.ran.load(), test.filled + 1);
+  EXPECT_EQ(tp_queue_destroy(test.queue), TP_OK);
+  // The turn was part of the submitting job: the counts add up (nothing left unfinished).
+  EXPECT_EQ(tp_test::stats_of(pool.get()).executed, static_cast<std::uint64_t>(test.filled) + 2);
 }
 
 // ---- exceptions of every kind, from every way a job runs ----

@@ -91,6 +91,20 @@ inline GroupPtr make_group(tp_pool *pool) {
   return GroupPtr(group);
 }
 
+struct QueueDeleter {
+  void operator()(tp_queue *queue) const noexcept { tp_queue_destroy(queue); }
+};
+using QueuePtr = std::unique_ptr<tp_queue, QueueDeleter>;
+
+inline QueuePtr make_queue(tp_pool *pool) {
+  tp_queue *queue = nullptr;
+  if (tp_queue_create(pool, &queue) != TP_OK) {
+    std::fprintf(stderr, "could not create a serial queue\n");
+    std::abort();
+  }
+  return QueuePtr(queue);
+}
+
 // The pool's totals (TP_OK is checked by the caller's expectations on the fields).
 inline tp_pool_stats stats_of(tp_pool *pool) {
   tp_pool_stats stats{};

@@ -3,6 +3,7 @@
     import tp
     with tp.Pool(4) as pool:                      # tp.Pool(workers, library=None)
         future = pool.submit(sum, range(10))      # a concurrent.futures.Future
+        pool.submit(redraw, priority=tp.PRIORITY_HIGH)  # taken before normal and low jobs
         pool.execute(print, "hello from a worker")
         print(future.result())                    # 45
     # leaving the block destroys the pool: every accepted job has run
@@ -51,6 +52,12 @@ ERR_TIMEOUT = -8
 ERR_CANCELLED = -9
 ERR_ALREADY_CREATED = -10
 
+# tp_priority: the order in which workers take waiting jobs (high, then normal, then low, which
+# ages so that it cannot starve).
+PRIORITY_NORMAL = 0
+PRIORITY_HIGH = 1
+PRIORITY_LOW = 2
+
 JOB_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 RANGE_FN = ctypes.CFUNCTYPE(None, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p)
 
@@ -77,6 +84,8 @@ def load(library=None):
     lib.tp_pool_create.restype = ctypes.c_int
     lib.tp_pool_execute.argtypes = [pool_p, JOB_FN, ctypes.c_void_p]
     lib.tp_pool_execute.restype = ctypes.c_int
+    lib.tp_pool_execute_priority.argtypes = [pool_p, JOB_FN, ctypes.c_void_p, ctypes.c_int]
+    lib.tp_pool_execute_priority.restype = ctypes.c_int
     lib.tp_pool_wait_idle.argtypes = [pool_p]
     lib.tp_pool_wait_idle.restype = ctypes.c_int
     lib.tp_pool_shutdown.argtypes = [pool_p]
@@ -107,6 +116,15 @@ def load(library=None):
     lib.tp_group_is_cancelled.restype = ctypes.c_int
     lib.tp_group_destroy.argtypes = [group_p]
     lib.tp_group_destroy.restype = ctypes.c_int
+    queue_p = ctypes.c_void_p
+    lib.tp_queue_create.argtypes = [pool_p, ctypes.POINTER(queue_p)]
+    lib.tp_queue_create.restype = ctypes.c_int
+    lib.tp_queue_submit.argtypes = [queue_p, JOB_FN, ctypes.c_void_p]
+    lib.tp_queue_submit.restype = ctypes.c_int
+    lib.tp_queue_wait.argtypes = [queue_p]
+    lib.tp_queue_wait.restype = ctypes.c_int
+    lib.tp_queue_destroy.argtypes = [queue_p]
+    lib.tp_queue_destroy.restype = ctypes.c_int
     return lib
 
 
@@ -212,7 +230,23 @@ def _wait_for_python_jobs():
         jobs.wait_finished()
 
 
-class Pool:
+class _Closes:
+    """A handle freed by its close(): usable as a context manager, and closed when collected."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 -- nothing to report to from a finalizer
+            pass
+
+
+class Pool(_Closes):
     """A libtp pool whose jobs are Python callables or C functions."""
 
     def __init__(self, workers, library=None, _handle=None):
@@ -226,20 +260,22 @@ class Pool:
             check(self._lib, self._lib.tp_pool_create(workers, ctypes.byref(_handle)))
         self._handle = _handle
 
-    def submit(self, function, *args):
-        """Runs function(*args) on a worker; returns a concurrent.futures.Future of its result."""
+    def submit(self, function, *args, priority=PRIORITY_NORMAL):
+        """Runs function(*args) on a worker; returns a concurrent.futures.Future of its result.
+        `priority`: PRIORITY_NORMAL, PRIORITY_HIGH or PRIORITY_LOW (tp_pool_execute_priority)."""
         job_id, future = self._jobs.add(function, args)
-        status = self._lib.tp_pool_execute(self._handle, self._trampoline, job_id)
+        status = self._lib.tp_pool_execute_priority(self._handle, self._trampoline, job_id,
+                                                    priority)
         if status != OK:
             self._jobs.take_back(job_id)
             check(self._lib, status)
         return future
 
-    def execute_native(self, function, arg=None):
+    def execute_native(self, function, arg=None, priority=PRIORITY_NORMAL):
         """Runs the C function `void function(void *arg)` on a worker, without the GIL. `arg`: an
         int address, None, or a ctypes object passed by reference (keep it alive until it ran)."""
-        check(self._lib, self._lib.tp_pool_execute(self._handle, JOB_FN(native_address(function)),
-                                                   native_arg(arg)))
+        check(self._lib, self._lib.tp_pool_execute_priority(
+            self._handle, JOB_FN(native_address(function)), native_arg(arg), priority))
 
     def parallel_for_native(self, begin, end, body, arg=None, grain=0):
         """Calls the C function `void body(size_t lo, size_t hi, void *arg)` on pieces covering
@@ -252,9 +288,13 @@ class Pool:
         """A new Group of jobs on this pool."""
         return Group(self)
 
-    def execute(self, function, *args):
+    def serial_queue(self):
+        """A new SerialQueue on this pool."""
+        return SerialQueue(self)
+
+    def execute(self, function, *args, priority=PRIORITY_NORMAL):
         """Runs function(*args) on a worker; an exception it raises is kept in the returned future."""
-        return self.submit(function, *args)
+        return self.submit(function, *args, priority=priority)
 
     def wait_idle(self):
         check(self._lib, self._lib.tp_pool_wait_idle(self._handle))
@@ -272,18 +312,6 @@ class Pool:
         if self._handle is not None and self._owned:
             check(self._lib, self._lib.tp_pool_destroy(self._handle))
             self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 -- nothing to report to from a finalizer
-            pass
 
 
 _default_pools = {}
@@ -305,18 +333,36 @@ def default_pool(library=None):
         return pool
 
 
-class Group:
+class _OnPool(_Closes):
+    """What a Group and a SerialQueue share: a handle on a pool that is freed by `_destroy`, which
+    waits for the handle's jobs first."""
+
+    _destroy = None  # the name of the library's destroy function
+
+    def __init__(self, pool, create):
+        self._pool = pool  # kept alive as long as the handle
+        self._lib = pool._lib
+        self._jobs = _Jobs()
+        handle = ctypes.c_void_p()
+        check(self._lib, getattr(self._lib, create)(pool._handle, ctypes.byref(handle)))
+        self._handle = handle
+
+    def close(self):
+        """Waits for the jobs and frees the handle. Idempotent."""
+        if self._handle is not None:
+            check(self._lib, getattr(self._lib, self._destroy)(self._handle))
+            self._handle = None
+
+
+class Group(_OnPool):
     """A tp_group: jobs (Python callables or C functions) spawned from any thread and waited for
     together, with notifications, cancellation and an asyncio wait."""
 
+    _destroy = "tp_group_destroy"
+
     def __init__(self, pool):
-        self._pool = pool  # kept alive as long as the group
-        self._lib = pool._lib
-        self._jobs = _Jobs()
         self._notifications = _Jobs()
-        handle = ctypes.c_void_p()
-        check(self._lib, self._lib.tp_group_create(pool._handle, ctypes.byref(handle)))
-        self._handle = handle
+        super().__init__(pool, "tp_group_create")
 
     def spawn(self, function, *args):
         """Runs function(*args) as a job of the group; returns a concurrent.futures.Future. If the
@@ -387,20 +433,31 @@ class Group:
     def cancelled(self):
         return self._lib.tp_group_is_cancelled(self._handle) == 1
 
-    def close(self):
-        """Waits for the group's jobs and frees it. Idempotent."""
-        if self._handle is not None:
-            check(self._lib, self._lib.tp_group_destroy(self._handle))
-            self._handle = None
 
-    def __enter__(self):
-        return self
+class SerialQueue(_OnPool):
+    """A tp_queue: jobs (Python callables or C functions) that run one at a time, in the order
+    they were submitted, on whichever worker is free. Different queues run in parallel."""
 
-    def __exit__(self, *exc):
-        self.close()
+    _destroy = "tp_queue_destroy"
 
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 -- nothing to report to from a finalizer
-            pass
+    def __init__(self, pool):
+        super().__init__(pool, "tp_queue_create")
+
+    def submit(self, function, *args):
+        """Runs function(*args) after every job submitted to the queue before it; returns a
+        concurrent.futures.Future of its result."""
+        job_id, future = self._jobs.add(function, args)
+        status = self._lib.tp_queue_submit(self._handle, self._jobs.run, job_id)
+        if status != OK:
+            self._jobs.take_back(job_id)
+            check(self._lib, status)
+        return future
+
+    def submit_native(self, function, arg=None):
+        """Queues the C function `void function(void *arg)`, run without the GIL."""
+        check(self._lib, self._lib.tp_queue_submit(self._handle, JOB_FN(native_address(function)),
+                                                   native_arg(arg)))
+
+    def wait(self):
+        """Blocks (the GIL released) until every job submitted so far has run."""
+        check(self._lib, self._lib.tp_queue_wait(self._handle))

@@ -25,7 +25,7 @@
 
 /* The one place the version lives; CMake reads it from here. */
 #define TP_VERSION_MAJOR 0
-#define TP_VERSION_MINOR 2
+#define TP_VERSION_MINOR 3
 #define TP_VERSION_PATCH 0
 /* MAJOR * 10000 + MINOR * 100 + PATCH, the value tp_version() returns. */
 #define TP_VERSION_NUMBER (TP_VERSION_MAJOR * 10000 + TP_VERSION_MINOR * 100 + TP_VERSION_PATCH)
@@ -261,9 +261,10 @@ TP_API tp_status tp_pool_wait_idle_for(tp_pool *pool, uint64_t timeout_ns) TP_NO
  * then may or may not run (wait for what must finish, with a group or tp_pool_wait_idle(), before
  * returning from main). In a child after fork() it is a fresh pool, created on the child's first
  * call (the parent's, if the child still holds its handle, is refused by tp_pool_shutdown() and
- * tp_pool_destroy() there too). A second, separately loaded copy of the library (a static libtp linked into a plugin, say)
- * has a default pool of its own. The start and stop hooks of the configured options must not call
- * tp_pool_default() (creation waits for the start hooks). Thread-safe; callable from inside a job.
+ * tp_pool_destroy() there too). A second, separately loaded copy of the library (a static libtp
+ * linked into a plugin, say) has a default pool of its own. The start and stop hooks of the
+ * configured options must not call tp_pool_default() (creation waits for the start hooks).
+ * Thread-safe; callable from inside a job.
  */
 TP_API tp_status tp_pool_default(tp_pool **out) TP_NOEXCEPT;
 
@@ -419,10 +420,9 @@ TP_API int tp_group_is_cancelled(const tp_group *group) TP_NOEXCEPT;
 /*
  * Waits as tp_group_wait() does, then frees the group and returns TP_OK (also when it was
  * cancelled). NULL is a no-op returning TP_OK. A notification still pending is not lost: it is
- * submitted as the group empties, as tp_group_notify() says. Returns TP_ERR_WOULD_DEADLOCK, freeing nothing, from inside one
- * of the group's own jobs.
- * A group may be destroyed after its pool (it then has nothing left to wait for). Must not race
- * with other calls on the same group.
+ * submitted as the group empties, as tp_group_notify() says. Returns TP_ERR_WOULD_DEADLOCK, freeing
+ * nothing, from inside one of the group's own jobs. A group may be destroyed after its pool (it
+ * then has nothing left to wait for). Must not race with other calls on the same group.
  */
 TP_API tp_status tp_group_destroy(tp_group *group) TP_NOEXCEPT;
 
@@ -439,6 +439,83 @@ TP_API tp_status tp_group_destroy(tp_group *group) TP_NOEXCEPT;
 TP_API tp_status tp_pool_parallel_for(tp_pool *pool, size_t begin, size_t end, size_t grain,
                                       void (*body)(size_t lo, size_t hi, void *arg),
                                       void *arg) TP_NOEXCEPT;
+
+/* ---- Priorities (since 0.3) ------------------------------------------------------------------ */
+
+/*
+ * A job's priority level. It decides the order in which workers *take* jobs: a worker looking for
+ * its next job takes a waiting high job first, else a normal one, else a low one. It is not an
+ * order of finishing: jobs taken earlier, and jobs on other workers, still run (nothing is
+ * preempted). Low jobs age: a worker that has looked for 64 jobs while a low job waited takes the
+ * oldest low job next, whatever else waits; so under a never-ending stream of normal (or high)
+ * work the low job at the head of the low queue starts within 64 jobs of one worker, in time at
+ * most 64 times the longest job. Jobs that a job spawns (tp_pool_execute(), joins, groups, serial
+ * queues) are normal unless submitted with tp_pool_execute_priority().
+ */
+typedef enum tp_priority {
+  TP_PRIORITY_NORMAL = 0, /* what tp_pool_execute() uses */
+  TP_PRIORITY_HIGH = 1,   /* taken before any waiting normal or low job */
+  TP_PRIORITY_LOW = 2     /* taken when no normal or high job is waiting, with ageing */
+} tp_priority;
+
+/*
+ * As tp_pool_execute(), at a priority level. Returns what tp_pool_execute() returns, and
+ * TP_ERR_INVALID_ARGUMENT for a value that is not a tp_priority. High and low jobs go to queues
+ * that every worker looks at, also when submitted from inside a job (a high job spawned by a job
+ * does not wait on its worker's deque); TP_PRIORITY_NORMAL is exactly tp_pool_execute(). Thread-
+ * safe; callable from inside a job. Allocation-free once the pool has held as many high (low) jobs
+ * at once before. Since 0.3.
+ */
+TP_API tp_status tp_pool_execute_priority(tp_pool *pool, tp_job_fn fn, void *arg,
+                                          tp_priority priority) TP_NOEXCEPT;
+
+/* ---- Serial queues (since 0.3) --------------------------------------------------------------- */
+
+/*
+ * A serial queue: its jobs run one at a time, in the order their submissions were accepted, on
+ * whichever worker is free; different queues (and ordinary jobs) run in parallel. For ordered,
+ * lock-free access to one resource (libdispatch's serial queues, Boost.Asio's strands): what one
+ * job of a queue wrote is visible to the queue's next job. A queue holds no worker while it has
+ * nothing to run, holds at most one while it has, and after 64 jobs in a row gives that worker back
+ * (it goes behind the work queued meanwhile) so that a queue that never empties cannot starve other
+ * work. Its jobs are jobs of the pool: tp_pool_wait_idle() waits for them, a shutdown runs every
+ * one accepted, and tp_pool_stats counts them.
+ */
+typedef struct tp_queue tp_queue;
+
+/*
+ * Creates a serial queue whose jobs run on `pool` and stores it in *out (NULL on error). Returns
+ * TP_OK; TP_ERR_INVALID_ARGUMENT when pool or out is NULL; TP_ERR_OUT_OF_MEMORY. Since 0.3.
+ */
+TP_API tp_status tp_queue_create(tp_pool *pool, tp_queue **out) TP_NOEXCEPT;
+
+/*
+ * Submits fn(arg) to the queue: it runs after every job of the queue whose submission was accepted
+ * before this one (submission order for one thread; the order in which the submissions were
+ * accepted across threads). Returns TP_OK; TP_ERR_INVALID_ARGUMENT when queue or fn is NULL;
+ * TP_ERR_SHUTDOWN when the pool shut down (fn will never run), TP_ERR_OUT_OF_MEMORY. Lock-free and
+ * allocation-free once the queue has held as many jobs at once before. Thread-safe; callable from
+ * inside a job, the queue's own included (the job submitted runs after the one submitting it).
+ * Since 0.3.
+ */
+TP_API tp_status tp_queue_submit(tp_queue *queue, tp_job_fn fn, void *arg) TP_NOEXCEPT;
+
+/*
+ * Returns when every job whose tp_queue_submit() returned before this call has run. On one of the
+ * pool's workers it helps with other jobs meanwhile. Returns TP_OK; TP_ERR_INVALID_ARGUMENT when
+ * queue is NULL; TP_ERR_WOULD_DEADLOCK from one of the queue's own jobs (and from a job that runs
+ * on top of one while it waits): it would wait for itself. Thread-safe. After the pool was
+ * destroyed it returns TP_OK at once (every job it accepted has run). Since 0.3.
+ */
+TP_API tp_status tp_queue_wait(tp_queue *queue) TP_NOEXCEPT;
+
+/*
+ * Waits until the queue is empty (also for jobs its jobs submit meanwhile), then frees it and
+ * returns TP_OK. NULL is a no-op returning TP_OK. Returns TP_ERR_WOULD_DEADLOCK, freeing nothing,
+ * from inside one of the queue's own jobs. A queue may be destroyed after its pool (it then has
+ * nothing left to wait for). Must not race with other calls on the same queue. Since 0.3.
+ */
+TP_API tp_status tp_queue_destroy(tp_queue *queue) TP_NOEXCEPT;
 
 #ifdef __cplusplus
 }

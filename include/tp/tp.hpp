@@ -4,6 +4,7 @@
 //   auto pool = tp::ThreadPool::build(4);               // tp::Result<tp::ThreadPool>
 //   if (!pool) return pool.error();                     // tp::PoolError::ZeroWorkers, ...
 //   pool->execute([] { std::puts("hello"); });          // tp::Result<void>
+//   pool->execute([] { redraw(); }, tp::Priority::high); // taken before normal and low jobs
 //   std::future<int> answer = pool->submit([] { return 42; });
 //   pool->join([&] { left(); }, [&] { right(); });      // both done when it returns
 //   pool->parallel_for(0, n, [&](std::size_t i) { v[i] *= 2; });
@@ -13,12 +14,16 @@
 //   tp::ThreadPool &shared = tp::ThreadPool::global();  // the process-wide pool (tp_pool_default)
 //   group.notify([] { wake_my_event_loop(); });         // once the group is empty; never blocks
 //   if (group.wait_for(std::chrono::milliseconds(5)).error() == tp::PoolError::Timeout) ...
+//   tp::SerialQueue log(*pool);                         // one at a time, in submission order
+//   log.submit([&] { file.append(line); });             // no lock around `file` needed
+//   log.wait();
 //
 // Exceptions: a job started with execute() that throws goes to the handler set with
 // set_exception_handler(); without one it is caught and counted by the pool (tp_pool_stats'
 // `exceptions`), never std::terminate. From submit() it travels through the future. From join(),
-// parallel_for() and TaskGroup::wait(), the first one is rethrown in the caller after all the
-// work has finished. Calls the pool refuses throw tp::Error where they return no Result.
+// parallel_for(), TaskGroup::wait() and SerialQueue::wait(), the first one is rethrown in the
+// caller after all the work has finished. Calls the pool refuses throw tp::Error where they return
+// no Result.
 #ifndef TP_TP_HPP
 #define TP_TP_HPP
 
@@ -53,6 +58,13 @@ enum class PoolError : int {
   Timeout = TP_ERR_TIMEOUT,
   Cancelled = TP_ERR_CANCELLED,
   AlreadyCreated = TP_ERR_ALREADY_CREATED,
+};
+
+// A job's priority level (tp_priority): the order in which workers take waiting jobs.
+enum class Priority : int {
+  normal = TP_PRIORITY_NORMAL,
+  high = TP_PRIORITY_HIGH,  // taken before any waiting normal or low job
+  low = TP_PRIORITY_LOW,    // taken when nothing else waits, or once it has aged (tp.h)
 };
 
 inline const char *to_string(PoolError error) noexcept {
@@ -228,22 +240,24 @@ class ThreadPool {
   // pool's own jobs (the pool would be left running: tp_pool_destroy refuses).
   ~ThreadPool() { close(); }
 
-  // Runs f() once on some worker. f may be move-only. After shutdown: PoolError::SendError.
+  // Runs f() once on some worker, taken at `priority` (tp_pool_execute_priority). f may be
+  // move-only. After shutdown: PoolError::SendError.
   template <class F>
-  Result<void> execute(F &&f) {
+  Result<void> execute(F &&f, Priority priority = Priority::normal) {
     using Task = ExecuteTask<std::decay_t<F>>;
     auto *task = new (std::nothrow) Task{std::forward<F>(f), state_.get()};
     if (task == nullptr) return PoolError::OutOfMemory;
-    const tp_status status = tp_pool_execute(native_handle(), &Task::run, task);
+    const tp_status status = tp_pool_execute_priority(native_handle(), &Task::run, task,
+                                                      static_cast<tp_priority>(priority));
     if (status != TP_OK) delete task;
     return detail::to_result(status);
   }
 
-  // Runs f() on some worker; its result (or exception) arrives through the future. When the pool
-  // refuses the job, the future holds a tp::Error (get() throws it). Throws std::bad_alloc if the
-  // job's state cannot be allocated.
+  // Runs f() on some worker, taken at `priority`; its result (or exception) arrives through the
+  // future. When the pool refuses the job, the future holds a tp::Error (get() throws it). Throws
+  // std::bad_alloc if the job's state cannot be allocated.
   template <class F, class R = std::invoke_result_t<std::decay_t<F> &>>
-  std::future<R> submit(F &&f) {
+  std::future<R> submit(F &&f, Priority priority = Priority::normal) {
     std::promise<R> promise;
     std::future<R> future = promise.get_future();
     auto task = [f = std::forward<F>(f), promise = std::move(promise)]() mutable {
@@ -260,7 +274,8 @@ class ThreadPool {
     };
     using Task = ExecuteTask<decltype(task)>;
     auto *job = new Task{std::move(task), state_.get()};
-    const tp_status status = tp_pool_execute(native_handle(), &Task::run, job);
+    const tp_status status = tp_pool_execute_priority(native_handle(), &Task::run, job,
+                                                      static_cast<tp_priority>(priority));
     if (status != TP_OK) {
       std::promise<R> refused;
       future = refused.get_future();
@@ -492,6 +507,63 @@ class TaskGroup {
   };
 
   tp_group *group_ = nullptr;
+  detail::FirstException error_;
+};
+
+// Jobs that run one at a time, in the order they were submitted, on whichever worker is free; two
+// queues (and ordinary jobs) run in parallel. What a job writes is visible to the queue's next
+// job. Destroying the queue waits for its jobs.
+class SerialQueue {
+ public:
+  explicit SerialQueue(ThreadPool &pool) {
+    detail::throw_if_error(tp_queue_create(pool.native_handle(), &queue_));
+  }
+  SerialQueue(const SerialQueue &) = delete;
+  SerialQueue &operator=(const SerialQueue &) = delete;
+  ~SerialQueue() {
+    tp_queue_destroy(queue_);  // waits; a job's exception still pending is dropped
+  }
+
+  // Runs f() after every job submitted to the queue before it. f may be move-only. After the
+  // pool's shutdown: PoolError::SendError. Callable from the queue's own jobs (f then runs after
+  // the job that submitted it).
+  template <class F>
+  Result<void> submit(F &&f) {
+    using Job = Task<std::decay_t<F>>;
+    auto *task = new (std::nothrow) Job{std::forward<F>(f), &error_};
+    if (task == nullptr) return PoolError::OutOfMemory;
+    const tp_status status = tp_queue_submit(queue_, &Job::run, task);
+    if (status != TP_OK) delete task;
+    return detail::to_result(status);
+  }
+
+  // Returns when every job submitted before the call has run; then rethrows the first exception
+  // one of them threw. Throws tp::Error(WouldDeadlock) from inside one of the queue's own jobs.
+  Result<void> wait() {
+    detail::throw_if_error(tp_queue_wait(queue_));
+    error_.rethrow_and_clear();
+    return {};
+  }
+
+  tp_queue *native_handle() const noexcept { return queue_; }
+
+ private:
+  template <class F>
+  struct Task {
+    F f;
+    detail::FirstException *error;
+
+    static void run(void *arg) {
+      std::unique_ptr<Task> task(static_cast<Task *>(arg));
+      try {
+        task->f();
+      } catch (...) {
+        task->error->capture();
+      }
+    }
+  };
+
+  tp_queue *queue_ = nullptr;
   detail::FirstException error_;
 };
 

@@ -200,5 +200,54 @@ async def asyncio_check():
 
 asyncio.run(asyncio_check())
 
+# ---- 0.3: serial queues ----
+with tp.Pool(2, library) as pool:
+    with pool.serial_queue() as queue:
+        seen = []  # no lock: the queue runs one job at a time
+        inside = [0]
+        overlaps = [0]
+
+        def record(value):
+            inside[0] += 1
+            if inside[0] != 1:
+                overlaps[0] += 1
+            seen.append(value)
+            inside[0] -= 1
+            return value
+
+        futures = [queue.submit(record, i) for i in range(500)]
+        queue.wait()
+        expect(seen == list(range(500)), "a serial queue runs its jobs in submission order")
+        expect(overlaps[0] == 0, "never two jobs of a queue at once")
+        expect(futures[-1].result(timeout=60) == 499, "a queue job's result")
+        failing = queue.submit(lambda: 1 / 0)
+        after = queue.submit(record, -1)
+        expect(after.result(timeout=60) == -1, "the queue goes on after an exception")
+        expect(isinstance(failing.exception(timeout=60), ZeroDivisionError),
+               "a queue job's exception arrives through its future")
+
+# ---- 0.3: priorities ----
+with tp.Pool(1, library) as pool:
+    held, release = threading.Event(), threading.Event()
+    order = []  # one worker: one job at a time
+
+    def hold():
+        held.set()
+        release.wait(60)
+
+    pool.submit(hold)
+    held.wait(60)
+    pool.submit(order.append, "L", priority=tp.PRIORITY_LOW)
+    pool.submit(order.append, "N")
+    pool.submit(order.append, "H", priority=tp.PRIORITY_HIGH)
+    release.set()
+    pool.wait_idle()
+    expect(order == ["H", "N", "L"], "a held worker takes high, then normal, then low jobs")
+    try:
+        pool.submit(print, priority=7)
+        expect(False, "submit(priority=7) should raise")
+    except tp.TpError as error:
+        expect(error.status == tp.ERR_INVALID_ARGUMENT, "a priority that is not one: invalid")
+
 print("python consumer:", "ok" if not failures else "%d failure(s)" % len(failures))
 sys.exit(1 if failures else 0)

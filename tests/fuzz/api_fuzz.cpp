@@ -3,7 +3,8 @@
 // once (or, in a cancelled group, had its on_cancel run instead: exactly one of the two) and every
 // refused job never ran, and that no thread outlived the program but the default pool's (memory
 // leaks: LeakSanitizer, which the fuzz preset enables). Cancellation, notifications and timed
-// waits race with the jobs the workers run, with spawns, waits and destroy.
+// waits race with the jobs the workers run, with spawns, waits and destroy. Serial queues' jobs
+// check that no other job of their queue runs at the same time.
 //
 // Build: cmake --workflow --preset fuzz; run: build/fuzz/tests/fuzz/api_fuzz tests/fuzz/corpus
 #include <dirent.h>
@@ -62,6 +63,9 @@ struct JobRecord {
   // A plain tp_group_spawn job with no on_cancel: if its group was cancelled (this flag of its
   // slot is set), it may have been skipped without a trace, so it ran at most once.
   const std::atomic<bool> *skippable_if = nullptr;
+  tp_queue *queue = nullptr;  // a serial queue's job: of the queue in slot `slot`
+  int slot = 0;
+  bool submitted_from_outside = false;
 
   bool ran_as_expected() const {
     const int done = ran.load() + cancelled.load();
@@ -80,6 +84,8 @@ struct Program {
   bool shut[kPools] = {};
   tp_group *groups[kPools] = {};
   std::atomic<bool> group_cancelled[kPools] = {};  // the slot's group was cancelled at some point
+  tp_queue *queues[kPools] = {};
+  std::atomic<int> queue_inside[kPools] = {};  // jobs of the slot's queue running right now
 
   std::uint8_t next() { return at < size ? data[at++] : 0; }
 
@@ -103,10 +109,12 @@ void cancel_job(void *arg) { static_cast<JobRecord *>(arg)->cancelled.fetch_add(
 tp_pool *default_pool = nullptr;
 int default_pool_threads = 0;
 
-// Submits `job` with `how` and records whether it was accepted.
-void submit(tp_pool *pool, JobRecord *job, bool inside) {
+// Submits `job` at `level` and records whether it was accepted.
+void submit(tp_pool *pool, JobRecord *job, bool inside, tp_priority level = TP_PRIORITY_NORMAL) {
   if (job == nullptr) return;
-  const tp_status status = tp_pool_execute(pool, run_job, job);
+  const tp_status status = level == TP_PRIORITY_NORMAL
+                               ? tp_pool_execute(pool, run_job, job)
+                               : tp_pool_execute_priority(pool, run_job, job, level);
   if (inside) {
     REQUIRE(one_of(status, {TP_OK, TP_ERR_OUT_OF_MEMORY}));  // from a job: accepted while draining
   } else {
@@ -120,11 +128,12 @@ void run_job(void *arg) {
   job->ran.fetch_add(1);
   Program &program = *job->program;
   switch (job->nested) {
-    case 1:  // spawn children, `depth` levels deep
+    case 1:  // spawn children, `depth` levels deep; the second child at a priority level
       if (job->depth > 0) {
         for (int child = 0; child < 2; ++child) {
           submit(job->pool,
-                 program.new_job(job->pool, 1, static_cast<std::uint8_t>(job->depth - 1)), true);
+                 program.new_job(job->pool, 1, static_cast<std::uint8_t>(job->depth - 1)), true,
+                 child == 0 ? TP_PRIORITY_NORMAL : static_cast<tp_priority>(job->depth % 3));
         }
       }
       break;
@@ -149,6 +158,38 @@ void run_job(void *arg) {
   }
 }
 
+// A serial queue's job: alone in its queue while it runs; it may submit a follow-up to its own
+// queue (nested 4), or try what a queue's own job may not do (nested 5).
+void run_queue_job(void *arg) {
+  auto *job = static_cast<JobRecord *>(arg);
+  Program &program = *job->program;
+  REQUIRE(program.queue_inside[job->slot].fetch_add(1) == 0);  // never two jobs of one queue
+  job->ran.fetch_add(1);
+  if (job->nested == 4) {
+    if (JobRecord *next = program.new_job(job->pool, 0, 0)) {
+      next->queue = job->queue;
+      next->slot = job->slot;
+      const tp_status status = tp_queue_submit(job->queue, run_queue_job, next);
+      REQUIRE(
+          one_of(status, {TP_OK, TP_ERR_OUT_OF_MEMORY}));  // from a job: accepted while draining
+      if (status == TP_OK) next->expected.store(1);
+    }
+  } else if (job->nested == 5) {
+    REQUIRE(tp_queue_wait(job->queue) == TP_ERR_WOULD_DEADLOCK);
+    REQUIRE(tp_queue_destroy(job->queue) == TP_ERR_WOULD_DEADLOCK);
+  }
+  program.queue_inside[job->slot].fetch_sub(1);
+}
+
+// Every job submitted from outside to `queue` so far has run (after a wait for the queue).
+void check_queue_ran(const Program &program, const tp_queue *queue) {
+  for (int i = 0; i < std::min(program.used.load(), kMaxJobs); ++i) {
+    const JobRecord &job = program.jobs[i];
+    if (!job.ready.load(std::memory_order_acquire)) continue;
+    if (job.queue == queue && job.submitted_from_outside) REQUIRE(job.ran_as_expected());
+  }
+}
+
 void check_stats(tp_pool *pool) {
   tp_pool_stats stats{};
   stats.size = sizeof stats;
@@ -164,7 +205,7 @@ void run_program(Program &program) {
     const int slot = (op >> 4) % kPools;
     tp_pool *&pool = program.pools[slot];
     const std::uint8_t arg = program.next();
-    switch (op % 16) {
+    switch (op % 19) {
       case 0: {  // create, with sometimes odd options
         if (pool != nullptr) break;
         tp_pool_options options;
@@ -264,12 +305,14 @@ void run_program(Program &program) {
         REQUIRE(tp_pool_shutdown(pool) == TP_OK);
         program.shut[slot] = true;
         break;
-      case 7:  // destroy; the slot is empty afterwards (its group too: destroyed after its pool)
+      case 7:  // destroy; the slot is empty afterwards (its group and queue too: after their pool)
         if (pool == nullptr) break;
         REQUIRE(tp_pool_destroy(pool) == TP_OK);
         pool = nullptr;
         REQUIRE(tp_group_destroy(program.groups[slot]) == TP_OK);
         program.groups[slot] = nullptr;
+        REQUIRE(tp_queue_destroy(program.queues[slot]) == TP_OK);
+        program.queues[slot] = nullptr;
         break;
       case 8:  // NULL arguments
         REQUIRE(tp_pool_execute(nullptr, run_job, nullptr) == TP_ERR_INVALID_ARGUMENT);
@@ -344,6 +387,50 @@ void run_program(Program &program) {
         }
         break;
       }
+      case 15: {  // a serial queue: create, submit (jobs that may submit more), maybe wait
+        if (pool == nullptr) break;
+        tp_queue *&queue = program.queues[slot];
+        if (queue == nullptr) REQUIRE(tp_queue_create(pool, &queue) == TP_OK);
+        for (int i = 0; i <= arg % 4; ++i) {
+          const std::uint8_t nested = (arg & 0x10) != 0 ? 4 : (arg & 0x20) != 0 ? 5 : 0;
+          JobRecord *job = program.new_job(pool, nested, 0);
+          if (job == nullptr) break;
+          job->queue = queue;
+          job->slot = slot;
+          job->submitted_from_outside = true;
+          const tp_status status = tp_queue_submit(queue, run_queue_job, job);
+          REQUIRE(one_of(status, {TP_OK, TP_ERR_SHUTDOWN, TP_ERR_OUT_OF_MEMORY}));
+          if (status == TP_OK) job->expected.store(1);
+        }
+        if ((arg & 0x80) != 0) {
+          REQUIRE(tp_queue_wait(queue) == TP_OK);
+          check_queue_ran(program, queue);
+        }
+        break;
+      }
+      case 16: {  // destroy a queue: it drains first
+        tp_queue *&queue = program.queues[slot];
+        if (queue == nullptr) break;
+        const tp_queue *gone = queue;
+        REQUIRE(tp_queue_destroy(queue) == TP_OK);
+        queue = nullptr;
+        check_queue_ran(program, gone);
+        break;
+      }
+      case 17: {  // execute at a priority level from outside; 3 is no level (refused)
+        if (pool == nullptr) break;
+        const int level = arg % 4;
+        JobRecord *job = program.new_job(pool, static_cast<std::uint8_t>(arg / 4 % 4),
+                                         static_cast<std::uint8_t>(arg / 16 % 4));
+        if (job == nullptr) break;
+        if (level == 3) {
+          REQUIRE(tp_pool_execute_priority(pool, run_job, job, static_cast<tp_priority>(level)) ==
+                  TP_ERR_INVALID_ARGUMENT);
+          break;  // never runs: expected stays 0
+        }
+        submit(pool, job, false, static_cast<tp_priority>(level));
+        break;
+      }
       default: {  // the default pool: one for the process, refused shutdown and destroy
         tp_pool *shared = nullptr;
         REQUIRE(tp_pool_default(&shared) == TP_OK && shared != nullptr);
@@ -371,10 +458,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   static const int threads_before = count_threads();
   auto *program = new Program{data, size};
   run_program(*program);
-  // Destroy every pool (which runs everything accepted), then the groups (allowed after their
-  // pool: nothing is left to wait for).
+  // Destroy every pool (which runs everything accepted), then the groups and queues (allowed after
+  // their pool: nothing is left to wait for).
   for (tp_pool *pool : program->pools) REQUIRE(tp_pool_destroy(pool) == TP_OK);
   for (tp_group *group : program->groups) REQUIRE(tp_group_destroy(group) == TP_OK);
+  for (tp_queue *queue : program->queues) REQUIRE(tp_queue_destroy(queue) == TP_OK);
   if (default_pool != nullptr) REQUIRE(tp_pool_wait_idle(default_pool) == TP_OK);
   for (int i = 0; i < std::min(program->used.load(), kMaxJobs); ++i) {
     const JobRecord &job = program->jobs[i];
