@@ -13,10 +13,12 @@
 // if one waits, else a normal one, else a low one. It is not an order of finishing: jobs taken
 // earlier (and jobs on other workers) may still run.
 //
-// Ageing: a worker counts the jobs it takes while a low job waits; at kLowAgeing it takes the low
-// job next, whatever else waits. So a low job at the head of the low queue starts before any one
-// worker has taken more than kLowAgeing other jobs since the job got there, in time at most
-// kLowAgeing times the longest job (with one worker; W workers race to reach the count first).
+// Ageing: a worker counts its looks for a job (one per job it runs, more while it waits in a join
+// with nothing to run) made while low jobs waited without a break; at kLowAgeing it takes the
+// oldest low job next, whatever else waits, and counts from zero again. So the low job at the head
+// of the low queue starts before any one worker has taken more than kLowAgeing other jobs since
+// it got there, in time at most kLowAgeing times the longest job (W workers race to reach the
+// count first). A count per worker, on its own line: no shared write per job.
 #pragma once
 
 #include <atomic>
@@ -36,7 +38,7 @@ class PriorityQueues {
   PriorityQueues(const PriorityQueues &) = delete;
   PriorityQueues &operator=(const PriorityQueues &) = delete;
 
-  // How many jobs a worker takes while a low job waits before it takes the low job.
+  // How many looks for a job a worker makes while low jobs wait before it takes one of them.
   static constexpr std::uint32_t kLowAgeing = 64;
 
   // Any thread; `priority` is high or low. Counts the job first and then pushes it, so that the

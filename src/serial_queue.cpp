@@ -34,6 +34,10 @@ SerialQueue::~SerialQueue() {
 }
 
 Status SerialQueue::submit(Job job) noexcept {
+  // The latch holds at most 2^29 - 1 jobs; a count that wrapped would start a second carrier. A
+  // hint (racing submitters may pass it together), far enough below the limit for any number of
+  // threads.
+  if (pending_.unfinished() >= kMostPending) return Status::out_of_memory;
   if (const Status status = pool_.admit(1); status != Status::ok) return status;
   bool pushed;
   try {
@@ -105,9 +109,9 @@ bool SerialQueue::running_on_this_thread() const noexcept {
 
 Status SerialQueue::wait() noexcept {
   if (running_on_this_thread()) return Status::would_deadlock;
-  // Nothing pending: every job submitted before the call has run (the acquire orders what they
-  // wrote). Also the only case after the pool's destruction, which this path never touches.
-  if (pending_.done()) return Status::ok;
+  // Nothing left: every job submitted before the call has run. Also the only case after the
+  // pool's destruction, which this path never touches.
+  if (empty_and_done()) return Status::ok;
   Latch reached(1, &pool_.sleep());
   LatchedJob marker{&nothing, nullptr, &reached};
   if (submit(marker.job()) == Status::ok) {
@@ -116,9 +120,25 @@ Status SerialQueue::wait() noexcept {
   }
   // Refused: the pool is shutting down (it still runs every job it accepted, and only the
   // queue's own jobs can add more), or there is no memory for the marker. Wait for the queue to
-  // be empty instead.
-  pool_.wait_for(pending_);
+  // be empty instead. An open latch is not enough: a submitter between its push and its count
+  // has lent its job's place to a later one (empty_and_done()); its count, when it comes, starts
+  // the carrier that runs what is left.
+  while (!empty_and_done()) {
+    pool_.wait_for(pending_);
+    if (!empty_and_done()) std::this_thread::yield();
+  }
   return Status::ok;
+}
+
+bool SerialQueue::empty_and_done() const noexcept {
+  // The count alone can read zero while a job whose submission returned is still queued: a
+  // submitter that pushed job A and has not counted it yet, a later submitter that pushed B and
+  // counted it, and a carrier that ran A on B's count and found the latch open. So: the queue
+  // first, then the count. A queue found empty after every job of interest was pushed means that
+  // each of them was popped; a count found zero after that means that none of them is between its
+  // pop and its finish (a carrier pops only while the count covers the job it pops), so each has
+  // finished, and the acquire orders what it wrote before our return.
+  return jobs_.empty() && pending_.done();
 }
 
 Status SerialQueue::drain() noexcept {

@@ -17,6 +17,7 @@
 
 #include <boost/lockfree/queue.hpp>
 #include <cstddef>
+#include <cstdint>
 
 #include "job.hpp"
 #include "latch.hpp"
@@ -61,10 +62,18 @@ class SerialQueue {
   // when it cannot be published (no memory): the carrier goes on itself.
   bool yield() noexcept;
   bool running_on_this_thread() const noexcept;
+  // Every job whose submission returned before the call has run (see the definition).
+  bool empty_and_done() const noexcept;
+
+  // Jobs a queue holds at most (each needs a queue node: 2^28 of them are 16 GiB).
+  static constexpr std::uint32_t kMostPending = std::uint32_t{1} << 28;
 
   Pool &pool_;
   // Jobs pushed and not yet run. A submission pushes its job first and then counts it, so that
-  // the carrier, which counts one down after each job, always finds the next one it counts.
+  // the carrier, which counts one down after each job, always finds the next one it counts. The
+  // count covers *some* queued job, not a given one: a submitter preempted between its push and
+  // its count delays the jobs queued behind its own until it counts (or another submission does),
+  // as an MPSC list's enqueuer between its exchange and its link does (libdispatch's, Vyukov's).
   Latch pending_;
   boost::lockfree::queue<Job> jobs_;
 };

@@ -74,7 +74,7 @@ bool Worker::wait_until(Latch &latch, Deadline deadline) noexcept {
       if (job && !deque_.looks_empty()) sleep_.notify_pushed();  // a refill: share it
     }
     if (!job) job = steal_from_peers();
-    if (!job) job = take_after_normal();
+    if (!job) job = take_low_if_nothing_else();
     if (job) {
       stop_searching();
       run(job);
@@ -155,30 +155,34 @@ Job Worker::pop_own() noexcept {
 
 Job Worker::take_before_normal() noexcept {
   const std::uint64_t waiting = priorities_.waiting();
-  if (waiting == 0) [[likely]]
+  if (waiting == 0) [[likely]] {
+    looked_while_low_waits_ = 0;  // no low job waits: the next one ages from zero
     return Job{};
+  }
   return take_prioritized(waiting);
 }
 
 Job Worker::take_prioritized(std::uint64_t waiting) noexcept {
-  if (PriorityQueues::low_waits(waiting) &&
-      ++looked_while_low_waits_ >= PriorityQueues::kLowAgeing) {
+  if (!PriorityQueues::low_waits(waiting)) {
+    looked_while_low_waits_ = 0;
+  } else if (++looked_while_low_waits_ >= PriorityQueues::kLowAgeing) {
     if (Job job = take_low()) return job;  // aged: ahead of everything else, once
   }
   if (PriorityQueues::high_waits(waiting)) return priorities_.take_high();
   return Job{};
 }
 
-Job Worker::take_after_normal() noexcept {
-  const std::uint64_t waiting = priorities_.waiting();
-  if (waiting == 0) return Job{};
-  if (PriorityQueues::high_waits(waiting)) {
-    if (Job job = priorities_.take_high()) return job;
-  }
+Job Worker::take_high() noexcept {
+  if (!PriorityQueues::high_waits(priorities_.waiting())) return Job{};
+  return priorities_.take_high();
+}
+
+Job Worker::take_low_if_nothing_else() noexcept {
+  if (!PriorityQueues::low_waits(priorities_.waiting())) return Job{};
   // A steal that lost its race, or a lane another worker was emptying, looks like no normal work
   // here: take a low job only when none is visible anywhere (a look that costs a read per worker,
   // paid only while a low job waits and this worker found nothing else).
-  if (!PriorityQueues::low_waits(waiting) || pool_.normal_work_visible()) return Job{};
+  if (pool_.normal_work_visible()) return Job{};
   return take_low();
 }
 
@@ -261,6 +265,7 @@ void Worker::main() noexcept {
 
 Job Worker::look_quietly(SpinWait &spin, unsigned quiet_rounds) noexcept {
   for (;;) {
+    if (Job job = take_high()) return job;  // each round, as each job: high work first
     if (Job job = take_from_injector(Take::refill_from_backlog)) {
       // Jobs taken along as a refill sat in no queue between the take and the push onto our
       // deque, where the last searcher's re-check can miss them and park, and a quiet worker is
@@ -271,7 +276,7 @@ Job Worker::look_quietly(SpinWait &spin, unsigned quiet_rounds) noexcept {
       return job;
     }
     if (Job job = steal_from_peers()) return job;
-    if (Job job = take_after_normal()) return job;
+    if (Job job = take_low_if_nothing_else()) return job;
     // A waiter for the pool to drain must not wait on our quiet rounds, which a steady stream of
     // submissions with gaps would keep going for ever: once a look found nothing (a gap, when the
     // pool may be quiescent), report. Not before the first look: a worker that finds its next job
@@ -284,22 +289,24 @@ Job Worker::look_quietly(SpinWait &spin, unsigned quiet_rounds) noexcept {
 
 Job Worker::poll_injector(SpinWait &spin) noexcept {
   for (;;) {
+    if (Job job = take_high()) return job;
     took_along_ = false;
     if (Job job = take_from_injector()) {
       // Not a searcher: what it took along onto its deque is announced, as a quiet worker's is.
       if (took_along_) sleep_.notify_pushed();
       return job;
     }
-    if (Job job = take_after_normal()) return job;
+    if (Job job = take_low_if_nothing_else()) return job;
     if (!spin.spin()) return Job{};
   }
 }
 
 Job Worker::search(SpinWait &spin) noexcept {
   for (;;) {
+    if (Job job = take_high()) return job;
     if (Job job = take_from_injector()) return job;
     if (Job job = steal_from_peers()) return job;
-    if (Job job = take_after_normal()) return job;
+    if (Job job = take_low_if_nothing_else()) return job;
     if (!spin.spin()) return Job{};
   }
 }

@@ -137,8 +137,9 @@ class alignas(kCacheLine) Worker {
 
   // A carrier (Pool::submit_carrier()) that is ending: it is no job of its own, so it takes back
   // the finished job and the executed one that run() counts for it once it returns. Called after
-  // the carrier ran at least one carried job (run() counted it executed), so that a stats reader
-  // never sees the executed count dip below what it was.
+  // the carrier ran at least one carried job, so the executed count never drops below what it was
+  // before the carrier started; a stats reader may see it one lower for a moment than just before
+  // (until run() adds the carrier's one back).
   void uncount_running_carrier() noexcept {
     --unreported_;
     stats_.executed.subtract(1);
@@ -214,12 +215,13 @@ class alignas(kCacheLine) Worker {
   // the injector first (jobs moved from the injector onto the deque do not count as turns).
   Job pop_own() noexcept;
   // Priority levels (priority.hpp). Before its normal work, once per job: a high job, or a low one
-  // that has waited kLowAgeing jobs of this worker. The common case (nothing waits) is one load
-  // of a read-mostly line.
+  // after kLowAgeing looks of this worker while low jobs waited. The common case (nothing waits)
+  // is one load of a read-mostly line.
   Job take_before_normal() noexcept;
   Job take_prioritized(std::uint64_t waiting) noexcept;
-  // When no normal work was found: a high job, else a low one.
-  Job take_after_normal() noexcept;
+  Job take_high() noexcept;  // at the start of each spin round: a high job if one waits
+  // After a round found no normal work: a low job, if no normal one is visible anywhere.
+  Job take_low_if_nothing_else() noexcept;
   Job take_low() noexcept;
   // A worker in wait_until() with nothing to help with sleeps until new work or `latch`. Returns
   // why it woke (Wake::none: the latch opened before it registered; it did not sleep).
@@ -272,8 +274,8 @@ class alignas(kCacheLine) Worker {
   // Owner only: own-deque turns (pop_own() calls) before the next look at the injector.
   std::uint32_t own_turns_left_ = kInjectorInterval;
   bool took_along_ = false;  // owner only: spill() moved injector jobs onto the deque
-  // Owner only: jobs this worker looked for while a low job waited, since it last took one (the
-  // low level's ageing: priority.hpp).
+  // Owner only: the looks for a job this worker made while low jobs waited without a break, since
+  // it last took one (the low level's ageing: priority.hpp).
   std::uint32_t looked_while_low_waits_ = 0;
   // Owner only: whether the sleep protocol counts this worker as searching. A member, not a local
   // of the loop, because jobs run inside a wait or inline (spill()) and must see and settle it.

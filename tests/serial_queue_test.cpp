@@ -266,6 +266,37 @@ TEST(SerialQueue, AnIdleQueueHoldsNoWorkerAndQueuesRunInParallel) {
   ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
 }
 
+// Each thread submits a job and waits: its own job has run when the wait returns, also while other
+// threads are between their push and their count (their job may have run in its place, on a count
+// that was the waiter's).
+struct Mark {
+  std::atomic<bool> ran{false};
+};
+void mark_ran(void *arg) { static_cast<Mark *>(arg)->ran.store(true); }
+
+TEST(SerialQueue, AWaitSeesTheWaitersOwnJobRunWhileOthersSubmit) {
+  Watchdog watchdog("queue waits racing with submissions");
+  PoolPtr pool = make_pool(2);
+  QueuePtr queue = make_queue(pool.get());
+  constexpr std::size_t kThreads = 4;
+  const std::size_t rounds = scaled(20000);
+  std::atomic<std::uint64_t> early{0};
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      std::vector<Mark> marks(rounds);
+      for (Mark &mark : marks) {
+        ASSERT_EQ(tp_queue_submit(queue.get(), mark_ran, &mark), TP_OK);
+        ASSERT_EQ(tp_queue_wait(queue.get()), TP_OK);
+        if (!mark.ran.load()) early.fetch_add(1);
+      }
+      ASSERT_EQ(tp_queue_wait(queue.get()), TP_OK);  // the marks outlive their jobs
+    });
+  }
+  for (std::thread &thread : threads) thread.join();
+  EXPECT_EQ(early.load(), 0u) << "waits that returned before the waiter's own job had run";
+}
+
 TEST(SerialQueue, ThePoolCountsQueueJobsAndItsShutdownRunsEveryAcceptedOne) {
   Watchdog watchdog("shutdown with queued queue jobs");
   tp_pool *pool = nullptr;

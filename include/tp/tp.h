@@ -493,10 +493,13 @@ TP_API tp_status tp_queue_create(tp_pool *pool, tp_queue **out) TP_NOEXCEPT;
  * Submits fn(arg) to the queue: it runs after every job of the queue whose submission was accepted
  * before this one (submission order for one thread; the order in which the submissions were
  * accepted across threads). Returns TP_OK; TP_ERR_INVALID_ARGUMENT when queue or fn is NULL;
- * TP_ERR_SHUTDOWN when the pool shut down (fn will never run), TP_ERR_OUT_OF_MEMORY. Lock-free and
- * allocation-free once the queue has held as many jobs at once before. Thread-safe; callable from
- * inside a job, the queue's own included (the job submitted runs after the one submitting it).
- * Since 0.3.
+ * TP_ERR_SHUTDOWN when the pool shut down (fn will never run), TP_ERR_OUT_OF_MEMORY (also when
+ * 2^28 jobs wait in the queue). Lock-free and allocation-free once the queue (and, for a submission
+ * that finds the queue idle, the pool's submission queue or the worker's deque) has held as many
+ * jobs at once before; only when memory runs out does a submission from outside the pool that
+ * finds the queue idle wait (1 ms at a time) for the memory to start the queue's turn. Thread-safe;
+ * callable from inside a job, the queue's own included (the job submitted runs after the one
+ * submitting it). Since 0.3.
  */
 TP_API tp_status tp_queue_submit(tp_queue *queue, tp_job_fn fn, void *arg) TP_NOEXCEPT;
 
@@ -504,8 +507,9 @@ TP_API tp_status tp_queue_submit(tp_queue *queue, tp_job_fn fn, void *arg) TP_NO
  * Returns when every job whose tp_queue_submit() returned before this call has run. On one of the
  * pool's workers it helps with other jobs meanwhile. Returns TP_OK; TP_ERR_INVALID_ARGUMENT when
  * queue is NULL; TP_ERR_WOULD_DEADLOCK from one of the queue's own jobs (and from a job that runs
- * on top of one while it waits): it would wait for itself. Thread-safe. After the pool was
- * destroyed it returns TP_OK at once (every job it accepted has run). Since 0.3.
+ * on top of one while it waits): it would wait for itself. Thread-safe. The wait sends a marker
+ * job through the queue (it counts in tp_pool_stats.executed). After the pool was destroyed it
+ * returns TP_OK at once (every job it accepted has run). Since 0.3.
  */
 TP_API tp_status tp_queue_wait(tp_queue *queue) TP_NOEXCEPT;
 
