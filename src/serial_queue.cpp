@@ -123,11 +123,11 @@ Status SerialQueue::wait() noexcept {
   // be empty instead. An open latch is not enough: a submitter between its push and its count
   // has lent its job's place to a later one (empty_and_done()); its count, when it comes, starts
   // the carrier that runs what is left.
-  while (!empty_and_done()) {
+  for (;;) {
     pool_.wait_for(pending_);
-    if (!empty_and_done()) std::this_thread::yield();
+    if (empty_and_done()) return Status::ok;
+    std::this_thread::yield();
   }
-  return Status::ok;
 }
 
 bool SerialQueue::empty_and_done() const noexcept {

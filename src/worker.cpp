@@ -54,7 +54,6 @@ void call_hook(void (*hook)(std::size_t, void *), std::size_t index, void *user)
 Worker::Worker(Pool &pool, std::size_t index, std::size_t deque_capacity)
     : pool_(pool),
       sleep_(pool.sleep_),
-      priorities_(pool.priorities_),
       index_(index),
       deque_(deque_capacity, &pool.steal_epochs_) {}
 
@@ -154,7 +153,7 @@ Job Worker::pop_own() noexcept {
 }
 
 Job Worker::take_before_normal() noexcept {
-  const std::uint64_t waiting = priorities_.waiting();
+  const std::uint64_t waiting = pool_.priorities_.waiting();
   if (waiting == 0) [[likely]] {
     looked_while_low_waits_ = 0;  // no low job waits: the next one ages from zero
     return Job{};
@@ -168,17 +167,17 @@ Job Worker::take_prioritized(std::uint64_t waiting) noexcept {
   } else if (++looked_while_low_waits_ >= PriorityQueues::kLowAgeing) {
     if (Job job = take_low()) return job;  // aged: ahead of everything else, once
   }
-  if (PriorityQueues::high_waits(waiting)) return priorities_.take_high();
+  if (PriorityQueues::high_waits(waiting)) return pool_.priorities_.take_high();
   return Job{};
 }
 
 Job Worker::take_high() noexcept {
-  if (!PriorityQueues::high_waits(priorities_.waiting())) return Job{};
-  return priorities_.take_high();
+  if (!PriorityQueues::high_waits(pool_.priorities_.waiting())) return Job{};
+  return pool_.priorities_.take_high();
 }
 
 Job Worker::take_low_if_nothing_else() noexcept {
-  if (!PriorityQueues::low_waits(priorities_.waiting())) return Job{};
+  if (!PriorityQueues::low_waits(pool_.priorities_.waiting())) return Job{};
   // A steal that lost its race, or a lane another worker was emptying, looks like no normal work
   // here: take a low job only when none is visible anywhere (a look that costs a read per worker,
   // paid only while a low job waits and this worker found nothing else).
@@ -187,7 +186,7 @@ Job Worker::take_low_if_nothing_else() noexcept {
 }
 
 Job Worker::take_low() noexcept {
-  Job job = priorities_.take_low();
+  Job job = pool_.priorities_.take_low();
   if (job) looked_while_low_waits_ = 0;
   return job;
 }

@@ -14,7 +14,6 @@
 #include "job.hpp"
 #include "latch.hpp"
 #include "placement.hpp"
-#include "priority.hpp"
 #include "sleep.hpp"
 #include "spin_wait.hpp"
 #include "status.hpp"
@@ -249,8 +248,7 @@ class alignas(kCacheLine) Worker {
   void cancel_spawned(std::uint64_t count) noexcept { unreported_ += count; }
 
   Pool &pool_;
-  Sleep &sleep_;                // the pool's, for the spawn path's wake-up check
-  PriorityQueues &priorities_;  // the pool's
+  Sleep &sleep_;  // the pool's, for the spawn path's wake-up check
   const std::size_t index_;
   StealingDeque deque_;  // top and bottom each on their own line (see deque.hpp)
   alignas(kCacheLine) WorkerStats stats_;
