@@ -159,7 +159,9 @@ Status Pool::submit(Job job, Priority priority) noexcept {
     unadmit_here(1);
     return Status::out_of_memory;
   }
-  // As after a push into the injector: a searcher will find it, or a sleeper is woken.
+  // Every worker looks before its next job (the hint its per-job look reads); then, as after a
+  // push into the injector, a searcher will find it, or a sleeper is woken.
+  for (const auto &worker : workers_) worker->hint_priority_work();
   sleep_.notify_work();
   return Status::ok;
 }

@@ -4,10 +4,11 @@
 // Normal jobs keep their paths (a worker's deque, the injector's lanes and shards), untouched. High
 // and low jobs wait in two MPMC queues of their own, shared by the whole pool, whatever thread
 // submits them, so that every worker sees them (a high job spawned by a job must not sit on its
-// worker's deque behind that worker's normal jobs). One word counts what waits in both; it sits
-// on a line of its own that nothing but priority submissions and takes writes, so the one load of
-// it that a worker makes per job stays a cache hit while no priority is in use (the cost of the
-// feature for those who never use it).
+// worker's deque behind that worker's normal jobs). One word counts what waits in both, on a line
+// of its own that nothing but priority submissions and takes writes. A worker does not read it per
+// job: it reads a hint on a read-mostly line of its own (Worker::priority_hint_), which each
+// priority submission sets after counting its job and the worker drops when it finds the count
+// zero. So the cost of the feature for those who never use it is that one load per job.
 //
 // The order is an order of *taking*: each worker, as it looks for its next job, takes a high one
 // if one waits, else a normal one, else a low one. It is not an order of finishing: jobs taken
@@ -48,8 +49,8 @@ class PriorityQueues {
   // queue node can be allocated (nothing is queued then).
   bool push(Job job, Priority priority) noexcept;
 
-  // The word a worker reads once per job: zero when nothing waits (the common case). Relaxed: a
-  // hint, as a deque's looks_empty(); the take that follows synchronises through the queue.
+  // Zero when nothing waits (the common case). Relaxed: a hint, as a deque's looks_empty(); the
+  // take that follows synchronises through the queue.
   std::uint64_t waiting() const noexcept { return waiting_.load(std::memory_order_relaxed); }
   // For the sleep protocol's re-checks (Pool::work_visible()): seq_cst, as the other queues'.
   bool looks_empty() const noexcept { return waiting_.load(std::memory_order_seq_cst) == 0; }

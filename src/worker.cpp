@@ -152,16 +152,19 @@ Job Worker::pop_own() noexcept {
   return deque_.pop();
 }
 
-Job Worker::take_before_normal() noexcept {
-  const std::uint64_t waiting = pool_.priorities_.waiting();
-  if (waiting == 0) [[likely]] {
-    looked_while_low_waits_ = 0;  // no low job waits: the next one ages from zero
-    return Job{};
+Job Worker::take_prioritized() noexcept {
+  std::uint64_t waiting = pool_.priorities_.waiting();
+  if (waiting == 0) {
+    // Nothing waits: drop the hint, then look once more (seq_cst, the second half of the Dekker
+    // pair in hint_priority_work()), so that a submission between the two looks is not missed.
+    priority_hint_.store(false, std::memory_order_seq_cst);
+    if (pool_.priorities_.looks_empty()) {
+      looked_while_low_waits_ = 0;  // no low job waits: the next one ages from zero
+      return Job{};
+    }
+    priority_hint_.store(true, std::memory_order_relaxed);
+    waiting = pool_.priorities_.waiting();
   }
-  return take_prioritized(waiting);
-}
-
-Job Worker::take_prioritized(std::uint64_t waiting) noexcept {
   if (!PriorityQueues::low_waits(waiting)) {
     looked_while_low_waits_ = 0;
   } else if (++looked_while_low_waits_ >= PriorityQueues::kLowAgeing) {

@@ -134,6 +134,18 @@ class alignas(kCacheLine) Worker {
   }
   void unadmit(std::uint64_t count) noexcept { cancel_spawned(count); }
 
+  // Any thread, after it counted and pushed a high or low job (Pool::submit(Job, Priority)): this
+  // worker looks at the priority levels again before its next job. Reads first, so that a stream
+  // of priority jobs writes the line once, not once per job. seq_cst: with the count's RMW before
+  // it, the first half of a Dekker pair with the worker's drop of the hint (take_prioritized()):
+  // either this read sees the hint still set, and the worker's re-check after dropping it sees the
+  // count, or it sees the hint dropped and sets it again.
+  void hint_priority_work() noexcept {
+    if (!priority_hint_.load(std::memory_order_seq_cst)) {
+      priority_hint_.store(true, std::memory_order_relaxed);
+    }
+  }
+
   // A carrier (Pool::submit_carrier()) that is ending: it is no job of its own, so it takes back
   // the finished job and the executed one that run() counts for it once it returns. Called after
   // the carrier ran at least one carried job, so the executed count never drops below what it was
@@ -212,12 +224,18 @@ class alignas(kCacheLine) Worker {
   bool park() noexcept;  // false: the pool stops
   // The next job of this worker's own: from its deque, or once in kInjectorInterval turns from
   // the injector first (jobs moved from the injector onto the deque do not count as turns).
-  Job pop_own() noexcept;
+  // Inlined into the loops, which run it once per job: GCC stops doing so by itself once the
+  // priority look sits beside it, and a call per job showed in C_burst/tp_batch.
+  [[gnu::always_inline]] inline Job pop_own() noexcept;
   // Priority levels (priority.hpp). Before its normal work, once per job: a high job, or a low one
   // after kLowAgeing looks of this worker while low jobs waited. The common case (nothing waits)
-  // is one load of a read-mostly line.
-  Job take_before_normal() noexcept;
-  Job take_prioritized(std::uint64_t waiting) noexcept;
+  // is one load of a read-mostly line (priority_hint_).
+  Job take_before_normal() noexcept {
+    if (!priority_hint_.load(std::memory_order_relaxed)) [[likely]]
+      return Job{};
+    return take_prioritized();
+  }
+  [[gnu::noinline]] Job take_prioritized() noexcept;
   Job take_high() noexcept;  // at the start of each spin round: a high job if one waits
   // After a round found no normal work: a low job, if no normal one is visible anywhere.
   Job take_low_if_nothing_else() noexcept;
@@ -250,6 +268,12 @@ class alignas(kCacheLine) Worker {
   Pool &pool_;
   Sleep &sleep_;  // the pool's, for the spawn path's wake-up check
   const std::size_t index_;
+  // True while high or low jobs may wait (priority.hpp): set by their submitters
+  // (hint_priority_work()), dropped by this worker when it finds none. The one load its look at
+  // the priority levels makes per job, on this line, which nothing else writes after the start:
+  // a cache hit with no pointer to follow, where the pool's count would be a second line and a
+  // second, dependent load for every job of a program that never uses priorities.
+  std::atomic<bool> priority_hint_{false};
   StealingDeque deque_;  // top and bottom each on their own line (see deque.hpp)
   alignas(kCacheLine) WorkerStats stats_;
   // Written by the owner only, read by waiters: on its own line, away from the deque's.

@@ -163,6 +163,56 @@ TEST(Priority, EachOfSeveralHeldWorkersTakesHighThenNormalThenLow) {
   }
 }
 
+// Between priority jobs the worker drops its look at the levels (nothing waits), and each new
+// high job must bring it back: one worker runs normal jobs from its deque, each of which submits a
+// high job; the worker must take that high job next, every time, not after its deque is empty.
+struct Relay {
+  Taken *taken;
+  std::vector<Tagged> *highs;  // one per step, taken from the back
+  std::atomic<std::size_t> next_high{0};
+};
+
+struct Step {
+  Relay *relay;
+  Tagged normal;
+};
+
+void relay_step(void *arg) {
+  auto *step = static_cast<Step *>(arg);
+  note_level(&step->normal);
+  Relay *relay = step->relay;
+  Tagged &high = (*relay->highs)[relay->next_high.fetch_add(1)];
+  ASSERT_EQ(tp_pool_execute_priority(relay->taken->pool, note_level, &high, TP_PRIORITY_HIGH),
+            TP_OK);
+}
+
+void spawn_steps(void *arg) {
+  auto *steps = static_cast<std::vector<Step> *>(arg);
+  for (Step &step : *steps)
+    ASSERT_EQ(tp_pool_execute(step.relay->taken->pool, relay_step, &step), TP_OK);
+}
+
+TEST(Priority, EachHighJobIsTakenNextAfterTheWorkerStoppedLookingForOne) {
+  Watchdog watchdog("priority look dropped and renewed");
+  PoolPtr pool = make_pool(1);
+  Taken taken;
+  taken.pool = pool.get();
+  constexpr std::size_t kSteps = 200;
+  std::vector<Tagged> highs(kSteps, Tagged{&taken, TP_PRIORITY_HIGH});
+  Relay relay{&taken, &highs};
+  std::vector<Step> steps(kSteps, Step{&relay, Tagged{&taken, TP_PRIORITY_NORMAL}});
+  ASSERT_EQ(tp_pool_execute(pool.get(), spawn_steps, &steps), TP_OK);
+  ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
+
+  const std::vector<int> levels = levels_taken_by(taken, 0);
+  ASSERT_EQ(levels.size(), 2 * kSteps);
+  std::size_t alternations = 0;
+  for (std::size_t i = 0; i + 1 < levels.size(); i += 2) {
+    if (levels[i] == TP_PRIORITY_NORMAL && levels[i + 1] == TP_PRIORITY_HIGH) ++alternations;
+  }
+  EXPECT_EQ(alternations, kSteps) << runs_of(levels);
+}
+
 // Ageing: one worker runs a never-ending chain of normal jobs (each submits the next onto the
 // worker's deque, where the worker finds it first); a low job submitted meanwhile still starts,
 // after at most kLowAgeing looks of the worker (64, tp.h).
