@@ -206,6 +206,10 @@ class alignas(kCacheLine) Worker {
   }
 
  private:
+  // The loop's slow half, once the worker's own deque and the priority levels had nothing: the
+  // spin phase, then parking, until a job turns up (empty: the pool stops). Out of line, so that
+  // the per-job half keeps its deque's addresses in registers.
+  [[gnu::noinline]] Job look_for_work() noexcept;
   // The spin phase, in two parts of one budget: quiet rounds (still counted as busy) up to
   // `quiet_rounds` of it, then searching rounds until it is spent.
   Job look_quietly(SpinWait &spin, unsigned quiet_rounds) noexcept;
