@@ -244,7 +244,7 @@ void Pool::count_changed() noexcept {
 
 bool Pool::wait_until_quiescent(Deadline deadline) noexcept {
   // Registered first: from now on workers report finished jobs as soon as they run dry (see
-  // Worker::main), and each report checks for quiescence.
+  // Worker::look_for_work), and each report checks for quiescence.
   idle_waiters_.fetch_add(1, seq_cst);
   std::uint64_t epoch;
   {

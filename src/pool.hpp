@@ -63,7 +63,8 @@ class Pool {
   }
   // One job at a priority level (priority.hpp). Normal is submit(job). High and low jobs go into
   // the pool's priority queues from any thread, a job's included, so that every worker sees them;
-  // admitted as submit() admits (refused after shutdown), then a worker is woken.
+  // admitted as submit() admits (refused after shutdown), then every worker's hint is set (its
+  // per-job look: Worker::hint_priority_work()) and a worker is woken.
   Status submit(Job job, Priority priority) noexcept;
 
   // Admission without a job to publish, for jobs that a carrier publishes later (a serial

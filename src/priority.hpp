@@ -45,8 +45,9 @@ class PriorityQueues {
   // Any thread; `priority` is high or low. Counts the job first and then pushes it, so that the
   // count is never below what the queues hold (a taker that sees a count and finds the queue
   // still empty just looks elsewhere; the submitter wakes a worker after its push). seq_cst: the
-  // first half of the Dekker pair with a parking worker's re-check (sleep.md). False when no
-  // queue node can be allocated (nothing is queued then).
+  // first half of the Dekker pairs with a parking worker's re-check (sleep.md) and with a
+  // worker's drop of its hint (Worker::hint_priority_work()). False when no queue node can be
+  // allocated (nothing is queued then).
   bool push(Job job, Priority priority) noexcept;
 
   // Zero when nothing waits (the common case). Relaxed: a hint, as a deque's looks_empty(); the

@@ -206,7 +206,8 @@ class alignas(kCacheLine) Worker {
   }
 
  private:
-  // The loop's slow half, once the worker's own deque and the priority levels had nothing: the
+  // The loop's slow half, once the worker's own deque and its look at the priority levels (the
+  // hint, or the levels themselves) had nothing: the
   // spin phase, then parking, until a job turns up (empty: the pool stops). Out of line, so that
   // the per-job half keeps its deque's addresses in registers.
   [[gnu::noinline]] Job look_for_work() noexcept;
@@ -274,9 +275,10 @@ class alignas(kCacheLine) Worker {
   const std::size_t index_;
   // True while high or low jobs may wait (priority.hpp): set by their submitters
   // (hint_priority_work()), dropped by this worker when it finds none. The one load its look at
-  // the priority levels makes per job, on this line, which nothing else writes after the start:
-  // a cache hit with no pointer to follow, where the pool's count would be a second line and a
-  // second, dependent load for every job of a program that never uses priorities.
+  // the priority levels makes per job, on this line, which only priority submitters write (once
+  // after each drop): a cache hit with no pointer to follow, where the pool's count would be a
+  // second line and a second, dependent load for every job of a program that never uses
+  // priorities.
   std::atomic<bool> priority_hint_{false};
   StealingDeque deque_;  // top and bottom each on their own line (see deque.hpp)
   alignas(kCacheLine) WorkerStats stats_;

@@ -257,6 +257,27 @@ TEST(Priority, ALowJobAgesAndRunsUnderANeverEndingStreamOfNormalJobs) {
   EXPECT_LT(chain.links.load(), chain.cap) << "the chain stopped only at its cap";
 }
 
+// A high job from another thread reaches a worker that never runs dry: the worker's look at the
+// levels (a flag the submission sets) is seen while it runs its own stream of normal jobs, not
+// only once its deque is empty.
+void high_job(void *arg) { low_job(arg); }
+
+TEST(Priority, AHighJobFromOutsideIsTakenWhileTheWorkerHasAStreamOfItsOwn) {
+  Watchdog watchdog("high priority from outside into a busy worker");
+  PoolPtr pool = make_pool(1);
+  for (int round = 0; round < 20; ++round) {
+    Chain chain;
+    chain.pool = pool.get();
+    ASSERT_EQ(tp_pool_execute(pool.get(), chain_link, &chain), TP_OK);
+    while (chain.links.load() < 100) std::this_thread::yield();  // the stream is under way
+    ASSERT_EQ(tp_pool_execute_priority(pool.get(), high_job, &chain, TP_PRIORITY_HIGH), TP_OK);
+    ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
+    ASSERT_TRUE(chain.low_ran.load());
+    // Without the look, the high job would wait for the chain's cap (a million jobs).
+    EXPECT_LT(chain.links_when_low_ran.load(), chain.cap / 2) << "round " << round;
+  }
+}
+
 // Every job of every level runs exactly once, submitted from many threads and from jobs.
 struct Ledger {
   tp_pool *pool;
