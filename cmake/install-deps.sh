@@ -7,7 +7,9 @@ set -eu
 # libtbb-dev, gnuplot-nox: the benchmarks' oneTBB peer and the report's chart (both optional)
 # lld: icf_test links with --icf=all (skipped without it)
 # librust-rayon-dev: the rayon peer of the benchmark report (built offline with cargo; optional)
-packages="g++ cmake ninja-build pkg-config libboost-dev libhwloc-dev libudev-dev libgtest-dev libbenchmark-dev python3 libtbb-dev gnuplot-nox lld librust-rayon-dev"
+# dpkg-dev, file: the Debian packages' dependencies (dpkg-shlibdeps; cpack finds the ELF files with
+# file), for `cpack -G DEB` and its test
+packages="g++ cmake ninja-build pkg-config libboost-dev libhwloc-dev libudev-dev libgtest-dev libbenchmark-dev python3 libtbb-dev gnuplot-nox lld librust-rayon-dev dpkg-dev file"
 missing=""
 for package in $packages; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
