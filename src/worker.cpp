@@ -175,11 +175,14 @@ Job Worker::take_prioritized() noexcept {
 }
 
 Job Worker::take_high() noexcept {
+  // The hint first, as per job: a spinning worker reads only its own line while none waits.
+  if (!priority_hint_.load(std::memory_order_relaxed)) return Job{};
   if (!PriorityQueues::high_waits(pool_.priorities_.waiting())) return Job{};
   return pool_.priorities_.take_high();
 }
 
 Job Worker::take_low_if_nothing_else() noexcept {
+  if (!priority_hint_.load(std::memory_order_relaxed)) return Job{};
   if (!PriorityQueues::low_waits(pool_.priorities_.waiting())) return Job{};
   // A steal that lost its race, or a lane another worker was emptying, looks like no normal work
   // here: take a low job only when none is visible anywhere (a look that costs a read per worker,
