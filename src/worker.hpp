@@ -207,9 +207,9 @@ class alignas(kCacheLine) Worker {
 
  private:
   // The loop's slow half, once the worker's own deque and its look at the priority levels (the
-  // hint, or the levels themselves) had nothing: the
-  // spin phase, then parking, until a job turns up (empty: the pool stops). Out of line, so that
-  // the per-job half keeps its deque's addresses in registers.
+  // hint, or the levels themselves) had nothing: the spin phase, then parking, until a job turns
+  // up (empty: the pool stops). Out of line, so that the per-job half keeps its deque's addresses
+  // in registers and builds no SpinWait.
   [[gnu::noinline]] Job look_for_work() noexcept;
   // The spin phase, in two parts of one budget: quiet rounds (still counted as busy) up to
   // `quiet_rounds` of it, then searching rounds until it is spent.
@@ -230,7 +230,7 @@ class alignas(kCacheLine) Worker {
   // The next job of this worker's own: from its deque, or once in kInjectorInterval turns from
   // the injector first (jobs moved from the injector onto the deque do not count as turns).
   // Inlined into the loops, which run it once per job: GCC stops doing so by itself once the
-  // priority look sits beside it, and a call per job showed in C_burst/tp_batch.
+  // priority look sits beside it, which adds a call to every job's path.
   [[gnu::always_inline]] inline Job pop_own() noexcept;
   // Priority levels (priority.hpp). Before its normal work, once per job: a high job, or a low one
   // after kLowAgeing looks of this worker while low jobs waited. The common case (nothing waits)
