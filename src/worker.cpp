@@ -244,7 +244,10 @@ void Worker::main() noexcept {
     Job job = take_before_normal();
     if (!job) job = pop_own();
     if (!job) job = look_for_work();
-    if (!job) break;  // the pool stops
+    if (!job) {
+      if (!park()) break;  // the pool stops
+      continue;            // woken up: the waker counted us as searching
+    }
     stop_searching();
     run(job);
   }
@@ -257,24 +260,15 @@ void Worker::main() noexcept {
 Job Worker::look_for_work() noexcept {
   const PoolConfig &config = pool_.config_;
   const unsigned quiet_rounds = std::min(config.spin_limit, kQuietRounds);
-  for (;;) {
-    // One budget for the whole spin phase; a worker woken as a searcher has no quiet rounds.
-    SpinWait spin(config.spin_limit, searching_ ? quiet_rounds : 0);
-    Job job;
-    if (!searching_) job = look_quietly(spin, quiet_rounds);
-    if (!job) {
-      report_finished();  // before searching, and so before parking
-      // At most half the workers search (sleep.md, "The searcher cap"); the others spend their
-      // budget on the injector alone, reading no peer's deque, then sleep.
-      job = start_searching() ? search(spin) : poll_injector(spin);
-    }
-    if (job) return job;
-    if (!park()) return Job{};
-    // Woken up (the waker counted us as searching): our own first, as at the top of the loop.
-    job = take_before_normal();
-    if (!job) job = pop_own();
-    if (job) return job;
+  // One budget for the whole spin phase; a worker woken as a searcher has no quiet rounds.
+  SpinWait spin(config.spin_limit, searching_ ? quiet_rounds : 0);
+  if (!searching_) {
+    if (Job job = look_quietly(spin, quiet_rounds)) return job;
   }
+  report_finished();  // before searching, and so before parking
+  // At most half the workers search (sleep.md, "The searcher cap"); the others spend their budget
+  // on the injector alone, reading no peer's deque, then sleep.
+  return start_searching() ? search(spin) : poll_injector(spin);
 }
 
 Job Worker::look_quietly(SpinWait &spin, unsigned quiet_rounds) noexcept {

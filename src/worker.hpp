@@ -206,10 +206,10 @@ class alignas(kCacheLine) Worker {
   }
 
  private:
-  // The loop's slow half, once the worker's own deque and its look at the priority levels (the
-  // hint, or the levels themselves) had nothing: the spin phase, then parking, until a job turns
-  // up (empty: the pool stops). Out of line, so that the per-job half keeps its deque's addresses
-  // in registers and builds no SpinWait.
+  // The spin phase, once the worker's own deque and its look at the priority levels (the hint, or
+  // the levels themselves) had nothing: a job, or empty when the budget ran out (the worker then
+  // parks). Out of line, so that the per-job loop keeps its deque's addresses in registers and
+  // builds no SpinWait.
   [[gnu::noinline]] Job look_for_work() noexcept;
   // The spin phase, in two parts of one budget: quiet rounds (still counted as busy) up to
   // `quiet_rounds` of it, then searching rounds until it is spent.

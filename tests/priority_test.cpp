@@ -168,7 +168,7 @@ TEST(Priority, EachOfSeveralHeldWorkersTakesHighThenNormalThenLow) {
 // high job; the worker must take that high job next, every time, not after its deque is empty.
 struct Relay {
   Taken *taken;
-  std::vector<Tagged> *highs;  // one per step, taken from the back
+  std::vector<Tagged> *highs;  // one per step, in the order the steps run
   std::atomic<std::size_t> next_high{0};
 };
 
@@ -260,6 +260,7 @@ TEST(Priority, ALowJobAgesAndRunsUnderANeverEndingStreamOfNormalJobs) {
 // A high job from another thread reaches a worker that never runs dry: the worker's look at the
 // levels (a flag the submission sets) is seen while it runs its own stream of normal jobs, not
 // only once its deque is empty.
+// Records what low_job() records (the chain stops once it ran), at the other level.
 void high_job(void *arg) { low_job(arg); }
 
 TEST(Priority, AHighJobFromOutsideIsTakenWhileTheWorkerHasAStreamOfItsOwn) {
