@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "shared_writes.hpp"
+#include "tsan_edges.hpp"
 
 namespace tp::detail {
 
@@ -38,10 +39,16 @@ Batch *Batch::allocate(const Job *jobs, std::size_t count) {
   void *block = ::operator new(sizeof(Batch) + count * sizeof(Job));  // throws std::bad_alloc
   auto *batch = new (block) Batch{count};
   std::memcpy(static_cast<void *>(batch->jobs()), jobs, count * sizeof(Job));
+  // ThreadSanitizer (tsan_edges.hpp) sees the allocation here and the delete on the worker that
+  // unpacks it: the one edge between them that it must be told of.
+  tsan::release(batch);
   return batch;
 }
 
-void Batch::release(Batch *batch) noexcept { ::operator delete(batch); }
+void Batch::release(Batch *batch) noexcept {
+  tsan::acquire(batch);
+  ::operator delete(batch);
+}
 
 // A lane per worker (at least two, so that two submitting threads need not share one).
 Injector::Injector(std::size_t workers, bool asymmetric)

@@ -18,6 +18,7 @@
 #include "job.hpp"
 #include "shared_writes.hpp"
 #include "sleep.hpp"
+#include "tsan_edges.hpp"
 
 namespace tp::detail {
 
@@ -49,7 +50,9 @@ class Latch {
     count_shared_write(SharedLine::latch);
     const std::uint32_t before = state_.fetch_add(kOne, std::memory_order_acq_rel);
     assert(Latch::count(before) + 1 < (1u << 29) && "too many unfinished jobs on one latch");
-    return count(before) == 0;
+    if (count(before) != 0) return false;
+    tsan::acquire(this);  // the acquire half, for ThreadSanitizer (tsan_edges.hpp)
+    return true;
   }
 
   // Any thread, once per job, after the job ran. The release pairs with done()'s acquire: what the
@@ -71,6 +74,7 @@ class Latch {
     Sleep *const sleep = sleep_;
     std::atomic<std::uint32_t> *const word = &state_;
     const void *const key = this;
+    tsan::release(this);  // the release half, for ThreadSanitizer (tsan_edges.hpp)
     count_shared_write(SharedLine::latch);
     const std::uint32_t before = word->fetch_sub(kOne, std::memory_order_acq_rel);
     assert(count(before) != 0 && "a latch finished more often than jobs were added");
@@ -95,10 +99,14 @@ class Latch {
     Sleep *const sleep = sleep_;
     std::atomic<std::uint32_t> *const word = &state_;
     const void *const key = this;
+    tsan::release(this);  // as in finish()
     std::uint32_t before = state_.load(std::memory_order_acquire);
     for (;;) {
       assert(count(before) != 0 && "a latch finished more often than jobs were added");
       if (count(before) == 1 && (before & kAction) != 0) {
+        // The action (a group's notifications) follows every job that finished before: for
+        // ThreadSanitizer, as the acquiring load above orders them.
+        tsan::acquire(this);
         act();
         before = state_.load(std::memory_order_acquire);
         continue;
@@ -149,7 +157,10 @@ class Latch {
   bool wait(Deadline deadline = Deadline::never()) noexcept {
     std::uint32_t state = state_.load(std::memory_order_acquire);
     for (;;) {
-      if (count(state) == 0) return true;
+      if (count(state) == 0) {
+        tsan::acquire(this);  // the finishers' releases, for ThreadSanitizer (tsan_edges.hpp)
+        return true;
+      }
       if (deadline.passed()) return false;
       // Sleep only on a word that holds kBlocked itself, announced in the same word as the count
       // so that the opening RMW reads it (no separate flag it would read after the latch may be

@@ -31,6 +31,7 @@ Pool::~Pool() {
   // could be accepted: a job still pending here would be lost with its deque.
   assert(stopped_ || quiescent());
   stop_workers();
+  tsan::acquire(&tsan_edges_.allocated);  // see announce_allocations()
 }
 
 Status Pool::create(const PoolConfig &config, std::unique_ptr<Pool> &out) noexcept {
@@ -99,10 +100,12 @@ Status Pool::start_workers() noexcept {
        seen = started_.load(std::memory_order_acquire)) {
     started_.wait(seen, std::memory_order_acquire);
   }
+  tsan::acquire(&started_);  // the start hooks before create() returns, for ThreadSanitizer
   return Status::ok;
 }
 
 void Pool::worker_started() noexcept {
+  tsan::release(&started_);
   started_.fetch_add(1, std::memory_order_release);
   started_.notify_all();
 }
@@ -115,6 +118,7 @@ void Pool::stop_workers() noexcept {
 }
 
 Status Pool::submit_from_outside(const Job *jobs, std::size_t count) noexcept {
+  tsan::release(&tsan_edges_.submitted);
   if (count == 1) {
     // The fast path: a lane counts the job on its producer's line and publishes it by giving the
     // lane back; the ring's index is the one line the whole pool shares that this writes.
@@ -148,6 +152,7 @@ Status Pool::submit_from_outside(const Job *jobs, std::size_t count) noexcept {
     unadmit(count);
     return Status::out_of_memory;
   }
+  announce_allocations();
   sleep_.notify_work();
   return Status::ok;
 }
@@ -155,10 +160,12 @@ Status Pool::submit_from_outside(const Job *jobs, std::size_t count) noexcept {
 Status Pool::submit(Job job, Priority priority) noexcept {
   if (priority == Priority::normal) return submit(job);
   if (const Status status = admit(1); status != Status::ok) return status;
+  tsan::release(&tsan_edges_.submitted);
   if (!priorities_.push(job, priority)) {
     unadmit_here(1);
     return Status::out_of_memory;
   }
+  announce_allocations();
   // Every worker looks before its next job (the hint its per-job look reads); then, as after a
   // push into the injector, a searcher will find it, or a sleeper is woken.
   for (const auto &worker : workers_) worker->hint_priority_work();
@@ -187,11 +194,13 @@ Status Pool::submit_carrier(Job carrier, bool behind_queued_work) noexcept {
   if (self != nullptr && !self->exiting() && !behind_queued_work) {
     return self->spawn(carrier, /*counted=*/false);  // out_of_memory at worst: not exiting
   }
+  tsan::release(&tsan_edges_.submitted);
   try {
     injector_.push_to_shards(carrier);
   } catch (...) {
     return Status::out_of_memory;
   }
+  announce_allocations();
   sleep_.notify_work();
   return Status::ok;
 }
@@ -271,6 +280,7 @@ bool Pool::wait_until_quiescent(Deadline deadline) noexcept {
     }
   }
   idle_waiters_.fetch_sub(1, seq_cst);
+  if (idle) tsan::acquire(&tsan_edges_.finished);
   return idle;
 }
 

@@ -25,6 +25,7 @@
 #include "status.hpp"
 #include "steal_epochs.hpp"
 #include "topology.hpp"
+#include "tsan_edges.hpp"
 #include "worker.hpp"
 
 namespace tp::detail {
@@ -121,6 +122,10 @@ class Pool {
   void stop_workers() noexcept;    // after the last job: wake everyone, join
 
   Status submit_from_outside(const Job *jobs, std::size_t count) noexcept;
+  // For ThreadSanitizer (tsan_edges.hpp), after a push into one of the pool's Boost.Lockfree
+  // queues: the push may have allocated a node, which the pool frees when it is destroyed, on
+  // whichever thread destroys it. The destructor acquires what this releases.
+  void announce_allocations() noexcept { tsan::release(&tsan_edges_.allocated); }
   // Counts `count` jobs from a thread outside the pool, not through a lane, as admitted; false
   // (and nothing counted) once shutdown has begun.
   bool admit_from_outside(std::uint64_t count) noexcept;
@@ -165,6 +170,7 @@ class Pool {
   Sleep sleep_;
   StealEpochs steal_epochs_;  // the workers' steal passes, for freeing their deques' old rings
   std::vector<std::unique_ptr<Worker>> workers_;
+  tsan::PoolEdges tsan_edges_;  // the addresses of this pool's edges for TSan (tsan_edges.hpp)
 
   // Jobs admitted from outside not through a lane (batches, a lane's overflow, a join from
   // outside), counted before they become visible. seq_cst: it takes part in the Dekker pair with

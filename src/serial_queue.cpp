@@ -40,6 +40,9 @@ Status SerialQueue::submit(Job job) noexcept {
   if (pending_.unfinished() >= kMostPending) return Status::out_of_memory;
   if (const Status status = pool_.admit(1); status != Status::ok) return status;
   bool pushed;
+  // ThreadSanitizer (tsan_edges.hpp): this submission before the job runs, on the queue's address,
+  // which the carrier acquires before each job and releases after it.
+  tsan::release(this);
   try {
     pushed = jobs_.push(job);
   } catch (...) {
@@ -49,6 +52,7 @@ Status SerialQueue::submit(Job job) noexcept {
     pool_.unadmit_here(1);
     return Status::out_of_memory;
   }
+  tsan::release(this);  // again: the push may have allocated a node, freed after drain()
   if (pending_.add_one_after_publishing()) start();
   return Status::ok;
 }
@@ -81,7 +85,9 @@ void SerialQueue::run_turn(Worker &self, bool as_job) noexcept {
     Job job;
     [[maybe_unused]] const bool popped = jobs_.pop(job);
     assert(popped && "a job is pushed before it is counted");
+    tsan::acquire(this);
     self.run(job);  // counts it as a finished job of the pool; catches what it throws
+    tsan::release(this);
     if (pending_.finish()) break;  // empty: the queue may be gone from here on
     if (ran == kJobsPerTurn) {
       if (yield()) break;  // the next turn may already run elsewhere: hands off
@@ -111,7 +117,10 @@ Status SerialQueue::wait() noexcept {
   if (running_on_this_thread()) return Status::would_deadlock;
   // Nothing left: every job submitted before the call has run. Also the only case after the
   // pool's destruction, which this path never touches.
-  if (empty_and_done()) return Status::ok;
+  if (empty_and_done()) {
+    tsan::acquire(this);
+    return Status::ok;
+  }
   Latch reached(1, &pool_.sleep());
   LatchedJob marker{&nothing, nullptr, &reached};
   if (submit(marker.job()) == Status::ok) {
@@ -125,7 +134,10 @@ Status SerialQueue::wait() noexcept {
   // the carrier that runs what is left.
   for (;;) {
     pool_.wait_for(pending_);
-    if (empty_and_done()) return Status::ok;
+    if (empty_and_done()) {
+      tsan::acquire(this);
+      return Status::ok;
+    }
     std::this_thread::yield();
   }
 }
@@ -146,6 +158,7 @@ Status SerialQueue::drain() noexcept {
   // wait_for() only compares the pool's address: a queue may be drained (and destroyed) after its
   // pool was destroyed, when it has nothing left to wait for.
   pool_.wait_for(pending_);
+  tsan::acquire(this);
   return Status::ok;
 }
 

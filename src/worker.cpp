@@ -55,7 +55,21 @@ Worker::Worker(Pool &pool, std::size_t index, std::size_t deque_capacity)
     : pool_(pool),
       sleep_(pool.sleep_),
       index_(index),
+      observed_(tsan::announcing()),
+      tsan_edges_(tsan::announcing() ? &pool.tsan_edges_ : nullptr),
       deque_(deque_capacity, &pool.steal_epochs_) {}
+
+void Worker::run_observed(Job job) noexcept {
+  if (tsan_edges_ != nullptr) tsan::acquire(&tsan_edges_->submitted);
+  const Group *const outer = std::exchange(running_group_, nullptr);
+  run_inline(job.fn, job.arg);
+  running_group_ = outer;
+  // Before the job is counted finished (report_finished(), later on this thread), which a waiter
+  // for the pool's quiescence must see before it acquires.
+  if (tsan_edges_ != nullptr) tsan::release(&tsan_edges_->finished);
+  stats_.executed.add();
+  ++unreported_;
+}
 
 bool Worker::wait_until(Latch &latch, Deadline deadline) noexcept {
   assert(tls_worker == this);
@@ -99,6 +113,7 @@ bool Worker::wait_until(Latch &latch, Deadline deadline) noexcept {
     }
   }
   stop_searching();
+  tsan::acquire(&latch);  // the finishers' releases (Latch::finish()), for ThreadSanitizer
   return true;
 }
 
@@ -207,6 +222,8 @@ Status Worker::spawn(const Job *jobs, std::size_t count) noexcept {
     return Status::out_of_memory;
   }
   count_spawned(count);
+  if (tsan_edges_ != nullptr) [[unlikely]]
+    tsan::release(&tsan_edges_->submitted);
   deque_.push_many(jobs, count);
   sleep_.notify_pushed();
   return Status::ok;

@@ -17,6 +17,7 @@
 #include "sleep.hpp"
 #include "spin_wait.hpp"
 #include "status.hpp"
+#include "tsan_edges.hpp"
 
 namespace tp::detail {
 
@@ -98,6 +99,8 @@ class alignas(kCacheLine) Worker {
     assert(tls_worker == this && "only the worker's own thread pushes onto its deque");
     if (exiting_) return Status::shutdown;
     if (counted) count_spawned(1);
+    if (tsan_edges_ != nullptr) [[unlikely]]
+      tsan::release(&tsan_edges_->submitted);
     try {
       deque_.push(job);
     } catch (...) {
@@ -112,6 +115,10 @@ class alignas(kCacheLine) Worker {
   // Runs a job that was accepted (counted) on this worker's thread. It starts as a job of no
   // group (a group's job names its group itself): whatever ran lower on this stack is not its.
   void run(Job job) noexcept {
+    if (observed_) [[unlikely]] {
+      run_observed(job);
+      return;
+    }
     const Group *const outer = std::exchange(running_group_, nullptr);
     run_inline(job.fn, job.arg);
     running_group_ = outer;
@@ -241,6 +248,8 @@ class alignas(kCacheLine) Worker {
     return take_prioritized();
   }
   [[gnu::noinline]] Job take_prioritized() noexcept;
+  // run() for a pool that someone watches (observed_): the same, with the TSan edges around it.
+  [[gnu::noinline]] void run_observed(Job job) noexcept;
   Job take_high() noexcept;  // at the start of each spin round: a high job if one waits
   // After a round found no normal work: a low job, if no normal one is visible anywhere.
   Job take_low_if_nothing_else() noexcept;
@@ -280,6 +289,12 @@ class alignas(kCacheLine) Worker {
   // second line and a second, dependent load for every job of a program that never uses
   // priorities.
   std::atomic<bool> priority_hint_{false};
+  // Whether run() takes the watched path (run_observed()): ThreadSanitizer is told of the edges.
+  // One predictable branch per job on this line, which the per-job path reads anyway.
+  const bool observed_;
+  // The pool's addresses for TSan's edges (tsan_edges.hpp) when it announces them; else null,
+  // and a spawn pays one predictable branch.
+  const tsan::PoolEdges *const tsan_edges_;
   StealingDeque deque_;  // top and bottom each on their own line (see deque.hpp)
   alignas(kCacheLine) WorkerStats stats_;
   // Written by the owner only, read by waiters: on its own line, away from the deque's.
