@@ -6,23 +6,12 @@
 // wholly within the caller's `size`, and takes its defaults for the rest.
 //
 // tp_pool_options_init() takes no size: it writes sizeof(tp_pool_options) of the library's own
-// header. The release that first appends a field to tp_pool_options must therefore keep the 0.1
-// entry point for programs built against 0.1, writing only kOptionsFirstSize bytes, and make the
-// full one the default version at a node of its own. Tried (with a field appended, the whole
-// suite and abi_0_1_test pass):
-//
-//   TP_API void tp_pool_options_init_v0_1(tp_pool_options *o) noexcept {   // instead of
-//     if (o != nullptr) fill_default_options(o, kOptionsFirstSize);         // tp_pool_options_init
-//   }
-//   TP_API void tp_pool_options_init_v0_2(tp_pool_options *o) noexcept {
-//     if (o != nullptr) fill_default_options(o, sizeof(tp_pool_options));
-//   }
-//   __asm__(".symver tp_pool_options_init_v0_1, tp_pool_options_init@TP_0");
-//   __asm__(".symver tp_pool_options_init_v0_2, tp_pool_options_init@@TP_0.2");
-//
-// with tp_pool_options_init listed in both TP_0 and the new TP_0.2 node of tp.map (glibc's way).
-// abi_0_1_test binds to the TP_0 version, as a program linked against 0.1 does, and fails (its
-// guard bytes are overwritten) until that is done.
+// header. Since 0.3 appended trace_path, it exists in two versions (tp.cpp, glibc's way): the 0.1
+// entry point, tp_pool_options_init@TP_0, writes only kOptionsFirstSize bytes for programs built
+// against 0.1, and the default one, tp_pool_options_init@@TP_0.3, writes today's struct.
+// abi_0_1_test binds to the TP_0 version, as a program linked against 0.1 does, and checks with
+// guard bytes that nothing past the 0.1 struct is written. A release that appends another field
+// adds a third version at its own node the same way.
 
 #pragma once
 

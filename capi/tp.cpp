@@ -123,6 +123,7 @@ void fill_default_options(tp_pool_options *options, std::size_t size) noexcept {
   copy_within(*options, defaults, size, &tp_pool_options::on_worker_start);
   copy_within(*options, defaults, size, &tp_pool_options::on_worker_stop);
   copy_within(*options, defaults, size, &tp_pool_options::user);
+  copy_within(*options, defaults, size, &tp_pool_options::trace_path);
 }
 
 // The caller's options over the defaults, field by field up to the caller's `size`.
@@ -136,6 +137,7 @@ tp_pool_options read_options(const tp_pool_options &given) noexcept {
   copy_within(options, given, size, &tp_pool_options::on_worker_start);
   copy_within(options, given, size, &tp_pool_options::on_worker_stop);
   copy_within(options, given, size, &tp_pool_options::user);
+  copy_within(options, given, size, &tp_pool_options::trace_path);
   return options;
 }
 
@@ -157,6 +159,7 @@ tp_status to_config(const tp_pool_options &options, tp::detail::PoolConfig &conf
   config.on_worker_start = options.on_worker_start;
   config.on_worker_stop = options.on_worker_stop;
   config.user = options.user;
+  if (options.trace_path != nullptr) config.trace_path = options.trace_path;  // may throw
   return TP_OK;
 }
 
@@ -250,7 +253,20 @@ tp_status tp_pool_worker_cpus(const tp_pool *pool, size_t worker, char *buf, siz
   });
 }
 
-void tp_pool_options_init(tp_pool_options *options) noexcept {
+// tp_pool_options_init() in two versions (abi.hpp): programs linked against 0.1 bind to TP_0 and
+// get a 0.1 struct, nothing past its end; programs linked since 0.3, when trace_path was appended,
+// bind to the default TP_0.3 and get today's struct. Exported only under their versioned name
+// (tp.map lists neither of these two names).
+extern "C" TP_API void tp_pool_options_init_v0_1(tp_pool_options *options) noexcept;
+extern "C" TP_API void tp_pool_options_init_v0_3(tp_pool_options *options) noexcept;
+__asm__(".symver tp_pool_options_init_v0_1, tp_pool_options_init@TP_0");
+__asm__(".symver tp_pool_options_init_v0_3, tp_pool_options_init@@TP_0.3");
+
+void tp_pool_options_init_v0_1(tp_pool_options *options) noexcept {
+  if (options != nullptr) fill_default_options(options, kOptionsFirstSize);
+}
+
+void tp_pool_options_init_v0_3(tp_pool_options *options) noexcept {
   if (options != nullptr) fill_default_options(options, sizeof(tp_pool_options));
 }
 

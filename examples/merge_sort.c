@@ -28,7 +28,10 @@ static void merge(const uint32_t *left, size_t left_count, const uint32_t *right
   while (j < right_count) out[k++] = right[j++];
 }
 
-static void sort_job(void *arg) {
+/* Not static, and the program is linked with its symbols exported (ENABLE_EXPORTS, -rdynamic):
+ * a trace (TP_TRACE=<prefix>, see the README) then names its jobs "sort_job". */
+void sort_job(void *arg);
+void sort_job(void *arg) {
   const struct sort_task *task = arg;
   if (task->count < SERIAL_BELOW) {
     qsort(task->data, task->count, sizeof *task->data, compare);

@@ -24,6 +24,8 @@ struct PoolConfig {
   void (*on_worker_start)(std::size_t worker, void *user) = nullptr;
   void (*on_worker_stop)(std::size_t worker, void *user) = nullptr;
   void *user = nullptr;
+  // Where the pool writes its trace when destroyed (trace.hpp); empty: TP_TRACE decides.
+  std::string trace_path = {};
   std::size_t deque_capacity = 256;  // initial capacity of each worker's deque
   // Tests only (not reachable through the C ABI): start_workers() acts as if the OS refused the
   // thread of this worker, to show that a failed create joins what it started and frees all.

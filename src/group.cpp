@@ -63,6 +63,11 @@ void Group::recycle(Record *record) noexcept {
   delete record;
 }
 
+const void *Group::function_of(Job job) noexcept {
+  if (job.fn != &Group::run_record) return nullptr;
+  return reinterpret_cast<const void *>(static_cast<const Record *>(job.arg)->fn);
+}
+
 void Group::run_record(void *pointer) {
   auto *record = static_cast<Record *>(pointer);
   Group *const group = record->group;

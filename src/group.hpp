@@ -52,6 +52,9 @@ class Group {
   // starting pieces once that group is cancelled.
   static const Group *running() noexcept;
 
+  // The function a group's job calls, when `job` is one (for the trace); else null.
+  static const void *function_of(Job job) noexcept;
+
  private:
   // A spawned job's record, taken from the group's record pool and returned before the job runs.
   struct Record {

@@ -71,6 +71,11 @@ void run_range(void *pointer) {
 
 }  // namespace
 
+const void *parallel_for_body_of(Job job) noexcept {
+  if (job.fn != &run_range) return nullptr;
+  return reinterpret_cast<const void *>(static_cast<const Range *>(job.arg)->loop->body);
+}
+
 Status parallel_for(Pool &pool, std::size_t begin, std::size_t end, std::size_t grain, RangeFn body,
                     void *arg) noexcept {
   if (begin >= end) return Status::ok;

@@ -92,4 +92,7 @@ using RangeFn = void (*)(std::size_t lo, std::size_t hi, void *arg);
 Status parallel_for(Pool &pool, std::size_t begin, std::size_t end, std::size_t grain, RangeFn body,
                     void *arg) noexcept;
 
+// The body a parallel loop's piece calls, when `job` is one (for the trace); else null.
+const void *parallel_for_body_of(Job job) noexcept;
+
 }  // namespace tp::detail

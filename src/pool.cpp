@@ -19,7 +19,8 @@ Pool::Pool(const PoolConfig &config)
       asymmetric_fences_(asymmetric_fences()),
       injector_(config.workers, asymmetric_fences_),
       sleep_(config.workers),
-      steal_epochs_(config.workers) {
+      steal_epochs_(config.workers),
+      trace_(Trace::open(config_)) {
   workers_.reserve(config.workers);
   for (std::size_t i = 0; i < config.workers; ++i) {
     workers_.push_back(std::make_unique<Worker>(*this, i, config.deque_capacity));
@@ -32,6 +33,9 @@ Pool::~Pool() {
   assert(stopped_ || quiescent());
   stop_workers();
   tsan::acquire(&tsan_edges_.allocated);  // see announce_allocations()
+  // After the workers were joined: their records are complete and ordered before this. A pool
+  // whose create failed ran nothing and writes nothing.
+  if (trace_ != nullptr && stopped_) trace_->write();
 }
 
 Status Pool::create(const PoolConfig &config, std::unique_ptr<Pool> &out) noexcept {

@@ -25,6 +25,7 @@
 #include "status.hpp"
 #include "steal_epochs.hpp"
 #include "topology.hpp"
+#include "trace.hpp"
 #include "tsan_edges.hpp"
 #include "worker.hpp"
 
@@ -169,6 +170,9 @@ class Pool {
   PriorityQueues priorities_;
   Sleep sleep_;
   StealEpochs steal_epochs_;  // the workers' steal passes, for freeing their deques' old rings
+  // The pool's trace when it is traced (trace.hpp), else null. Before workers_, which record
+  // into it.
+  const std::unique_ptr<Trace> trace_;
   std::vector<std::unique_ptr<Worker>> workers_;
   tsan::PoolEdges tsan_edges_;  // the addresses of this pool's edges for TSan (tsan_edges.hpp)
 

@@ -8,7 +8,9 @@
 #include <string>
 #include <thread>
 
+#include "group.hpp"
 #include "injector.hpp"
+#include "join.hpp"
 #include "pool.hpp"
 
 namespace tp::detail {
@@ -55,15 +57,31 @@ Worker::Worker(Pool &pool, std::size_t index, std::size_t deque_capacity)
     : pool_(pool),
       sleep_(pool.sleep_),
       index_(index),
-      observed_(tsan::announcing()),
+      observed_(tsan::announcing() || pool.trace_ != nullptr),
+      trace_(pool.trace_ != nullptr ? &pool.trace_->buffer(index) : nullptr),
       tsan_edges_(tsan::announcing() ? &pool.tsan_edges_ : nullptr),
       deque_(deque_capacity, &pool.steal_epochs_) {}
 
+const void *traced_function(Job job) noexcept {
+  if (job.fn == &SecondHalf::run) {
+    return reinterpret_cast<const void *>(static_cast<const SecondHalf *>(job.arg)->fn);
+  }
+  if (job.fn == &LatchedJob::run) {
+    return reinterpret_cast<const void *>(static_cast<const LatchedJob *>(job.arg)->fn);
+  }
+  if (const void *wrapped = Group::function_of(job)) return wrapped;
+  if (const void *wrapped = parallel_for_body_of(job)) return wrapped;
+  return reinterpret_cast<const void *>(job.fn);
+}
+
 void Worker::run_observed(Job job) noexcept {
   if (tsan_edges_ != nullptr) tsan::acquire(&tsan_edges_->submitted);
+  const void *const traced = trace_ != nullptr ? traced_function(job) : nullptr;
+  const std::uint64_t start = trace_ != nullptr ? trace_now() : 0;
   const Group *const outer = std::exchange(running_group_, nullptr);
-  run_inline(job.fn, job.arg);
+  invoke(job.fn, job.arg);
   running_group_ = outer;
+  if (trace_ != nullptr) trace_->span(TraceEvent::Kind::job, traced, start);
   // Before the job is counted finished (report_finished(), later on this thread), which a waiter
   // for the pool's quiescence must see before it acquires.
   if (tsan_edges_ != nullptr) tsan::release(&tsan_edges_->finished);
@@ -129,7 +147,11 @@ Sleep::Wake Worker::sleep_until_work_or(Latch &latch, Deadline deadline) noexcep
   // and woken nobody. Look again, as the last searcher does before it parks (sleep.md).
   if (pool_.work_visible()) sleep_.notify_work();
   stats_.parks.add();
-  return sleep_.wait(index_, deadline);
+  if (trace_ == nullptr) return sleep_.wait(index_, deadline);
+  const std::uint64_t parked_at = trace_now();
+  const Sleep::Wake why = sleep_.wait(index_, deadline);
+  trace_->span(TraceEvent::Kind::park, nullptr, parked_at);
+  return why;
 }
 
 bool Worker::start_searching() noexcept {
@@ -358,6 +380,7 @@ Job Worker::take_from_lanes(std::size_t home, Take take) noexcept {
   const std::size_t count = pool_.injector_.pop_from_lanes(taken, most, home, backlog);
   if (count == 0) return Job{};
   stats_.from_injector.add(count);
+  note_injector_take(count);
   spill(taken + 1, count - 1);
   return taken[0];
 }
@@ -372,27 +395,34 @@ Job Worker::take_from_shards(std::size_t home, Take take) noexcept {
     return deque_.pop();  // empty only if peers already stole the whole batch
   }
   stats_.from_injector.add();
-  if (refill == 1) return first;
+  if (refill == 1) {
+    note_injector_take(1);
+    return first;
+  }
   try {
     deque_.reserve(refill - 1);
   } catch (...) {
+    note_injector_take(1);
     return first;  // no room to refill; the others stay in the injector
   }
-  for (std::size_t taken = 1; taken < refill; ++taken) {
+  std::size_t taken = 1;
+  for (; taken < refill; ++taken) {
     Job next;
     if (!injector.pop(next, home)) break;
     if (Injector::is_batch(next)) {
-      unpack(Injector::as_batch(next));
+      unpack(Injector::as_batch(next));  // notes its own jobs
       break;
     }
     stats_.from_injector.add();
     deque_.push(next);  // within the reserved room: cannot throw
   }
+  note_injector_take(taken);
   return first;
 }
 
 void Worker::unpack(Batch *batch) noexcept {
   stats_.from_injector.add(batch->count);
+  note_injector_take(batch->count);
   spill(batch->jobs(), batch->count);
   Batch::release(batch);
 }
@@ -437,6 +467,8 @@ Job Worker::steal_from_peers() noexcept {
       return false;
     }
     stats_.stolen.add();
+    if (trace_ != nullptr) [[unlikely]]
+      trace_->instant(TraceEvent::Kind::steal, static_cast<std::uint32_t>(victim));
     return true;
   };
   Job job;
@@ -470,7 +502,9 @@ bool Worker::park() noexcept {
   // here (see sleep.md).
   if (ticket.must_recheck && pool_.work_visible()) sleep_.notify_work();
   stats_.parks.add();
+  const std::uint64_t parked_at = trace_ != nullptr ? trace_now() : 0;
   const Sleep::Wake why = sleep_.wait(index_);
+  if (trace_ != nullptr) trace_->span(TraceEvent::Kind::park, nullptr, parked_at);
   searching_ = why == Sleep::Wake::work;  // the waker counted us as searching
   return why != Sleep::Wake::stop;
 }

@@ -17,6 +17,7 @@
 #include "sleep.hpp"
 #include "spin_wait.hpp"
 #include "status.hpp"
+#include "trace.hpp"
 #include "tsan_edges.hpp"
 
 namespace tp::detail {
@@ -24,6 +25,12 @@ namespace tp::detail {
 class Group;
 class Pool;
 class Worker;
+
+// The function a user knows a job by, for the trace: libtp's own wrappers (a join's half, a
+// group's job, a parallel loop's piece) name the function they call (a serial queue's turn keeps
+// its own address: its jobs are recorded one by one inside it). Only before the job runs,
+// while its record is sure to exist.
+const void *traced_function(Job job) noexcept;
 
 // How many jobs a worker takes out of the injector at once: one to run and the rest onto its own
 // deque, where it pops them without touching the shared queue and idle peers can steal them.
@@ -120,7 +127,7 @@ class alignas(kCacheLine) Worker {
       return;
     }
     const Group *const outer = std::exchange(running_group_, nullptr);
-    run_inline(job.fn, job.arg);
+    invoke(job.fn, job.arg);
     running_group_ = outer;
     stats_.executed.add();
     ++unreported_;
@@ -182,11 +189,13 @@ class alignas(kCacheLine) Worker {
   // Runs `fn(arg)` here as part of the job already running (join's first half): not counted as a
   // job of its own; an exception is caught and counted.
   void run_inline(JobFn fn, void *arg) noexcept {
-    try {
-      fn(arg);
-    } catch (...) {
-      stats_.exceptions.add();
+    if (trace_ != nullptr) [[unlikely]] {
+      const std::uint64_t start = trace_now();
+      invoke(fn, arg);
+      trace_->span(TraceEvent::Kind::job, traced_function(Job{fn, arg}), start);
+      return;
     }
+    invoke(fn, arg);
   }
 
   // Until `latch` opens (true) or `deadline` passes (false): run jobs from the own deque, the
@@ -248,8 +257,22 @@ class alignas(kCacheLine) Worker {
     return take_prioritized();
   }
   [[gnu::noinline]] Job take_prioritized() noexcept;
-  // run() for a pool that someone watches (observed_): the same, with the TSan edges around it.
+  // run() for a pool that someone watches (observed_): the same, with the TSan edges around it
+  // and the job recorded in the trace.
   [[gnu::noinline]] void run_observed(Job job) noexcept;
+  // Calls the job's function; an exception is caught and counted.
+  void invoke(JobFn fn, void *arg) noexcept {
+    try {
+      fn(arg);
+    } catch (...) {
+      stats_.exceptions.add();
+    }
+  }
+  // For the trace, when it is on: what this worker took out of the injector.
+  void note_injector_take(std::size_t count) noexcept {
+    if (trace_ != nullptr) [[unlikely]]
+      trace_->instant(TraceEvent::Kind::injector, static_cast<std::uint32_t>(count));
+  }
   Job take_high() noexcept;  // at the start of each spin round: a high job if one waits
   // After a round found no normal work: a low job, if no normal one is visible anywhere.
   Job take_low_if_nothing_else() noexcept;
@@ -289,9 +312,13 @@ class alignas(kCacheLine) Worker {
   // second line and a second, dependent load for every job of a program that never uses
   // priorities.
   std::atomic<bool> priority_hint_{false};
-  // Whether run() takes the watched path (run_observed()): ThreadSanitizer is told of the edges.
-  // One predictable branch per job on this line, which the per-job path reads anyway.
+  // Whether run() takes the watched path (run_observed()): ThreadSanitizer is told of the edges,
+  // or the pool is traced. One predictable branch per job on this line, which the per-job path
+  // reads anyway.
   const bool observed_;
+  // This worker's trace buffer when the pool is traced (trace.hpp), else null: the one branch a
+  // join's halves pay (run_inline()), and steals, injector takes and parks.
+  TraceBuffer *const trace_;
   // The pool's addresses for TSan's edges (tsan_edges.hpp) when it announces them; else null,
   // and a spawn pays one predictable branch.
   const tsan::PoolEdges *const tsan_edges_;

@@ -109,6 +109,12 @@ typedef struct tp_pool_options {
   void (*on_worker_start)(size_t worker, void *user); /* on the worker thread, before any job */
   void (*on_worker_stop)(size_t worker, void *user);  /* on the worker thread, after its last job */
   void *user;                                         /* passed to both hooks */
+  /* Since 0.3 (a caller built against 0.1 passes a smaller size and gets the default): */
+  const char *trace_path; /* when not NULL, the pool records a trace timeline and writes it to this
+                             file when destroyed (Chrome trace-event JSON, which Perfetto and
+                             chrome://tracing open; see the README); copied during create.
+                             Default NULL: only when TP_TRACE=<prefix> is in the environment at
+                             create, to <prefix>.<pid>.<n>.json (n counts the traced pools) */
 } tp_pool_options;
 
 /* Counters of a pool or of one worker. executed, stolen, from_injector and exceptions are exact
@@ -148,8 +154,8 @@ TP_API unsigned tp_version(void) TP_NOEXCEPT;
 /*
  * Fills *options with the defaults: options->size = sizeof(tp_pool_options), workers =
  * tp_default_workers() (capped at TP_MAX_WORKERS), pin = TP_PIN_CORES, spin_limit =
- * TP_DEFAULT_SPIN_LIMIT, thread_name = "tp-worker", no hooks, user = NULL. Does nothing when
- * options is NULL.
+ * TP_DEFAULT_SPIN_LIMIT, thread_name = "tp-worker", no hooks, user = NULL, trace_path = NULL.
+ * Does nothing when options is NULL.
  */
 TP_API void tp_pool_options_init(tp_pool_options *options) TP_NOEXCEPT;
 

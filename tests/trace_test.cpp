@@ -1,0 +1,269 @@
+// The trace timeline, through the C API as a user turns it on (tp_pool_options.trace_path, or
+// TP_TRACE in the environment): the file a destroyed pool writes, read back and counted.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_support.hpp"
+#include "tp/tp.h"
+
+// Exported (the test is linked with ENABLE_EXPORTS) and not mangled: the trace names its jobs so.
+extern "C" void traced_job(void *arg) {
+  static_cast<std::atomic<std::uint64_t> *>(arg)->fetch_add(1, std::memory_order_relaxed);
+}
+
+namespace {
+
+// Not exported: the trace can only give its address.
+void hidden_job(void *arg) {
+  static_cast<std::atomic<std::uint64_t> *>(arg)->fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string read_file(const std::filesystem::path &path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::size_t count_matches(const std::string &text, const std::string &pattern) {
+  const std::regex re(pattern);
+  return static_cast<std::size_t>(
+      std::distance(std::sregex_iterator(text.begin(), text.end(), re), std::sregex_iterator()));
+}
+
+// The sum of the captured number over every match of `pattern` (one group: digits).
+std::uint64_t sum_matches(const std::string &text, const std::string &pattern) {
+  const std::regex re(pattern);
+  std::uint64_t sum = 0;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator();
+       ++it) {
+    sum += std::stoull((*it)[1].str());
+  }
+  return sum;
+}
+
+std::filesystem::path fresh_path(const std::string &name) {
+  const std::filesystem::path path =
+      std::filesystem::path(testing::TempDir()) /
+      (name + "." + std::to_string(static_cast<long>(getpid())) + ".json");
+  std::filesystem::remove(path);
+  return path;
+}
+
+tp_pool *traced_pool(std::size_t workers, const std::filesystem::path &path) {
+  tp_pool_options options;
+  tp_pool_options_init(&options);
+  options.workers = workers;
+  options.pin = TP_PIN_NONE;
+  const std::string text = path.string();
+  options.trace_path = text.c_str();  // copied during create
+  tp_pool *pool = nullptr;
+  EXPECT_EQ(tp_pool_create_with(&options, &pool), TP_OK);
+  return pool;
+}
+
+const std::string kJobEvent =
+    R"re(\{"name":"traced_job","cat":"job","ph":"X","ts":[0-9.]+,"dur":[0-9.]+,)re";
+
+TEST(Trace, OptionsInitLeavesItOff) {
+  tp_pool_options options;
+  tp_pool_options_init(&options);
+  EXPECT_EQ(options.trace_path, nullptr);
+}
+
+TEST(Trace, EveryJobIsACompleteEventNamedAfterItsFunction) {
+  tp_test::Watchdog watchdog("EveryJobIsACompleteEventNamedAfterItsFunction");
+  const auto path = fresh_path("trace_jobs");
+  tp_pool *pool = traced_pool(2, path);
+  ASSERT_NE(pool, nullptr);
+  std::atomic<std::uint64_t> ran{0};
+  constexpr std::uint64_t kJobs = 1000;
+  for (std::uint64_t i = 0; i < kJobs; ++i)
+    ASSERT_EQ(tp_pool_execute(pool, traced_job, &ran), TP_OK);
+  tp_job batch[10];
+  for (tp_job &job : batch) job = tp_job{traced_job, &ran};
+  ASSERT_EQ(tp_pool_execute_batch(pool, batch, 10), TP_OK);
+  ASSERT_EQ(tp_pool_execute(pool, hidden_job, &ran), TP_OK);
+  ASSERT_EQ(tp_pool_wait_idle(pool), TP_OK);
+  EXPECT_FALSE(std::filesystem::exists(path)) << "written at destroy, not before";
+  ASSERT_EQ(tp_pool_destroy(pool), TP_OK);
+  ASSERT_EQ(ran.load(), kJobs + 11);
+
+  const std::string trace = read_file(path);
+  ASSERT_FALSE(trace.empty()) << path;
+  EXPECT_EQ(trace.front(), '{');
+  EXPECT_EQ(trace.substr(trace.size() - 3), "]}\n");
+  EXPECT_EQ(count_matches(trace, kJobEvent), kJobs + 10);
+  // The unexported function is named by its address.
+  EXPECT_EQ(count_matches(trace, R"re(\{"name":"0x[0-9a-f]+","cat":"job","ph":"X")re"), 1u);
+  // Every job came from outside: the injector takes add up to all of them.
+  EXPECT_EQ(sum_matches(trace, R"re("name":"injector"[^\n]*"jobs":([0-9]+))re"), kJobs + 11);
+  // One track per worker, named like its thread.
+  EXPECT_EQ(count_matches(trace, R"re("name":"thread_name","ph":"M"[^\n]*"name":"tp-worker-0")re"),
+            1u);
+  EXPECT_EQ(count_matches(trace, R"re("name":"thread_name","ph":"M"[^\n]*"name":"tp-worker-1")re"),
+            1u);
+  // The metadata: the pool's options and the (zero) dropped count.
+  EXPECT_EQ(
+      count_matches(
+          trace,
+          R"re("otherData":\{[^\n]*"workers":2,"pin":"none","spin_limit":200,"thread_name":"tp-worker")re"),
+      1u);
+  EXPECT_EQ(count_matches(trace, R"re("events_dropped":0\})re"), 2u);  // otherData and process
+  std::filesystem::remove(path);
+}
+
+// A job that spawns one onto its own deque and waits for it without running it: only the other
+// worker can run it, by stealing it.
+struct StealSetup {
+  tp_pool *pool;
+  std::atomic<bool> child_ran{false};
+};
+
+extern "C" void set_child_ran(void *arg) {
+  static_cast<StealSetup *>(arg)->child_ran.store(true, std::memory_order_release);
+}
+
+extern "C" void spawn_and_spin(void *arg) {
+  auto *setup = static_cast<StealSetup *>(arg);
+  ASSERT_EQ(tp_pool_execute(setup->pool, set_child_ran, setup), TP_OK);  // onto this deque
+  while (!setup->child_ran.load(std::memory_order_acquire)) std::this_thread::yield();
+}
+
+TEST(Trace, StealsNameTheVictimAndParksAreSpans) {
+  tp_test::Watchdog watchdog("StealsNameTheVictimAndParksAreSpans");
+  const auto path = fresh_path("trace_steal");
+  tp_pool *pool = traced_pool(2, path);
+  ASSERT_NE(pool, nullptr);
+  StealSetup setup{pool};
+  ASSERT_EQ(tp_pool_execute(pool, spawn_and_spin, &setup), TP_OK);
+  ASSERT_EQ(tp_pool_wait_idle(pool), TP_OK);
+  // Idle workers park after their spin phase; the span ends when destroy wakes them.
+  tp_pool_stats stats{};
+  stats.size = sizeof stats;
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_EQ(tp_pool_get_stats(pool, &stats), TP_OK);
+  } while (stats.parks == 0);
+  ASSERT_EQ(tp_pool_destroy(pool), TP_OK);
+
+  const std::string trace = read_file(path);
+  EXPECT_GE(count_matches(
+                trace, R"re("name":"steal","cat":"steal","ph":"i"[^\n]*"from":"tp-worker-[01]")re"),
+            1u);
+  EXPECT_EQ(count_matches(trace, R"re(\{"name":"set_child_ran","cat":"job","ph":"X")re"), 1u);
+  EXPECT_EQ(count_matches(trace, R"re(\{"name":"spawn_and_spin","cat":"job","ph":"X")re"), 1u);
+  EXPECT_GE(count_matches(
+                trace, R"re(\{"name":"park","cat":"park","ph":"X","ts":[0-9.]+,"dur":[0-9.]+)re"),
+            1u);
+  std::filesystem::remove(path);
+}
+
+// The join's halves are jobs of their own in the trace, named after the user's function whether
+// they ran in place, were stolen, or were submitted from outside.
+extern "C" void join_leaf(void *arg) { traced_job(arg); }
+
+TEST(Trace, JoinHalvesAreNamedAfterTheUsersFunctions) {
+  tp_test::Watchdog watchdog("JoinHalvesAreNamedAfterTheUsersFunctions");
+  const auto path = fresh_path("trace_join");
+  tp_pool *pool = traced_pool(2, path);
+  ASSERT_NE(pool, nullptr);
+  std::atomic<std::uint64_t> ran{0};
+  ASSERT_EQ(tp_pool_join(pool, join_leaf, &ran, join_leaf, &ran), TP_OK);  // from outside
+  ASSERT_EQ(tp_pool_destroy(pool), TP_OK);
+  EXPECT_EQ(count_matches(read_file(path), R"re(\{"name":"join_leaf","cat":"job","ph":"X")re"), 2u);
+  std::filesystem::remove(path);
+}
+
+TEST(Trace, AFullBufferDropsTheOldestAndCountsThem) {
+  tp_test::Watchdog watchdog("AFullBufferDropsTheOldestAndCountsThem");
+  const auto path = fresh_path("trace_full");
+  tp_pool *pool = traced_pool(1, path);
+  ASSERT_NE(pool, nullptr);
+  std::atomic<std::uint64_t> ran{0};
+  constexpr std::uint64_t kJobs = 100000;  // three times what one worker's buffer holds
+  std::vector<tp_job> jobs(kJobs, tp_job{traced_job, &ran});
+  ASSERT_EQ(tp_pool_execute_batch(pool, jobs.data(), jobs.size()), TP_OK);
+  ASSERT_EQ(tp_pool_destroy(pool), TP_OK);
+  ASSERT_EQ(ran.load(), kJobs);
+
+  const std::string trace = read_file(path);
+  const std::uint64_t capacity =
+      sum_matches(trace, R"re("otherData":[^\n]*"events_per_worker":([0-9]+))re");
+  const std::uint64_t recorded =
+      sum_matches(trace, R"re("otherData":[^\n]*"events_recorded":([0-9]+))re");
+  const std::uint64_t dropped =
+      sum_matches(trace, R"re("otherData":[^\n]*"events_dropped":([0-9]+))re");
+  ASSERT_GT(capacity, 0u);
+  ASSERT_LT(capacity, kJobs);
+  EXPECT_GE(recorded, kJobs);  // every job, plus the injector take and any park
+  EXPECT_EQ(dropped, recorded - capacity);
+  EXPECT_EQ(sum_matches(trace, R"re("name":"thread_name"[^\n]*"dropped":([0-9]+))re"), dropped);
+  // What is kept is the newest: the buffer's worth of events, the last of them the jobs' end.
+  const std::size_t kept = count_matches(trace, R"re("cat":"(job|park|steal|injector)")re");
+  EXPECT_EQ(kept, capacity);
+  std::filesystem::remove(path);
+}
+
+TEST(Trace, TheEnvironmentTurnsItOnForEveryPool) {
+  tp_test::Watchdog watchdog("TheEnvironmentTurnsItOnForEveryPool");
+  const std::filesystem::path dir = std::filesystem::path(testing::TempDir()) /
+                                    ("tp_trace_env." + std::to_string(static_cast<long>(getpid())));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string prefix = (dir / "run").string();
+  ASSERT_EQ(setenv("TP_TRACE", prefix.c_str(), 1), 0);
+  std::atomic<std::uint64_t> ran{0};
+  for (int i = 0; i < 2; ++i) {
+    tp_pool *pool = nullptr;
+    ASSERT_EQ(tp_pool_create(1, &pool), TP_OK);
+    ASSERT_EQ(tp_pool_execute(pool, traced_job, &ran), TP_OK);
+    ASSERT_EQ(tp_pool_destroy(pool), TP_OK);
+  }
+  ASSERT_EQ(unsetenv("TP_TRACE"), 0);
+  tp_pool *untraced = nullptr;
+  ASSERT_EQ(tp_pool_create(1, &untraced), TP_OK);
+  ASSERT_EQ(tp_pool_destroy(untraced), TP_OK);
+
+  // <prefix>.<pid>.<n>.json, n numbering the traced pools of the process.
+  std::vector<std::string> names;
+  for (const auto &entry : std::filesystem::directory_iterator(dir)) {
+    names.push_back(entry.path().filename().string());
+  }
+  ASSERT_EQ(names.size(), 2u);
+  const std::regex expected("run\\." + std::to_string(static_cast<long>(getpid())) +
+                            "\\.([0-9]+)\\.json");
+  std::smatch first, second;
+  std::sort(names.begin(), names.end());
+  ASSERT_TRUE(std::regex_match(names[0], first, expected)) << names[0];
+  ASSERT_TRUE(std::regex_match(names[1], second, expected)) << names[1];
+  EXPECT_NE(first[1].str(), second[1].str());
+  for (const std::string &name : names) {
+    EXPECT_EQ(count_matches(read_file(dir / name), kJobEvent), 1u) << name;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Trace, AnUnwritablePathLosesTheTraceNotThePool) {
+  tp_pool *pool = traced_pool(1, "/nonexistent-directory/trace.json");
+  ASSERT_NE(pool, nullptr);
+  std::atomic<std::uint64_t> ran{0};
+  ASSERT_EQ(tp_pool_execute(pool, traced_job, &ran), TP_OK);
+  EXPECT_EQ(tp_pool_destroy(pool), TP_OK);
+  EXPECT_EQ(ran.load(), 1u);
+}
+
+}  // namespace
