@@ -190,9 +190,10 @@ class alignas(kCacheLine) Worker {
   // job of its own; an exception is caught and counted.
   void run_inline(JobFn fn, void *arg) noexcept {
     if (trace_ != nullptr) [[unlikely]] {
+      const void *const traced = traced_function(Job{fn, arg});  // while its record exists
       const std::uint64_t start = trace_now();
       invoke(fn, arg);
-      trace_->span(TraceEvent::Kind::job, traced_function(Job{fn, arg}), start);
+      trace_->span(TraceEvent::Kind::job, traced, start);
       return;
     }
     invoke(fn, arg);
