@@ -16,6 +16,15 @@ inline constexpr unsigned kMaxSpinLimit = TP_MAX_SPIN_LIMIT;
 inline constexpr const char *kDefaultThreadName = "tp-worker";
 inline constexpr Pin kDefaultPin = Pin::cores;
 
+// Worker `index`'s thread name: the prefix, a dash and the index, cut to the 15 characters Linux
+// keeps (plus the terminator). The trace names its tracks the same way.
+inline std::string worker_thread_name(const std::string &prefix, std::size_t index) {
+  constexpr std::size_t kMaxThreadName = 15;
+  std::string name = prefix + "-" + std::to_string(index);
+  if (name.size() > kMaxThreadName) name.resize(kMaxThreadName);
+  return name;
+}
+
 struct PoolConfig {
   std::size_t workers = 1;
   Pin pin = kDefaultPin;

@@ -74,11 +74,7 @@ double micros_since(std::uint64_t origin_ns, std::uint64_t ns) noexcept {
 }
 
 std::string worker_name(const PoolConfig &config, std::size_t worker) {
-  // As the worker named its thread (worker.cpp): the prefix, a dash, the index, cut to the OS's
-  // 15 characters.
-  std::string name = config.thread_name + "-" + std::to_string(worker);
-  if (name.size() > 15) name.resize(15);
-  return name;
+  return worker_thread_name(config.thread_name, worker);
 }
 
 }  // namespace

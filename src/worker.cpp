@@ -29,14 +29,9 @@ constexpr std::size_t kBacklog = 2 * kRefill;
 // while a thread waits in wait_idle() or shutdown()). See sleep.md.
 constexpr unsigned kQuietRounds = 32;
 
-// Linux limits thread names to 15 characters plus the terminator.
-constexpr std::size_t kMaxThreadName = 15;
-
 void name_this_thread(const std::string &prefix, std::size_t index) noexcept {
   try {
-    std::string name = prefix + "-" + std::to_string(index);
-    if (name.size() > kMaxThreadName) name.resize(kMaxThreadName);
-    pthread_setname_np(pthread_self(), name.c_str());
+    pthread_setname_np(pthread_self(), worker_thread_name(prefix, index).c_str());
   } catch (...) {
     // An unnamed worker works just as well.
   }
