@@ -213,7 +213,9 @@ void run_program(Program &program) {
         options.workers = arg % 4;                       // 0 is an error
         options.pin = static_cast<tp_pin>(arg / 4 % 4);  // 3 is an error
         options.spin_limit = (arg & 0x40) != 0 ? 0 : 50;
-        if ((arg & 0x80) != 0) options.size -= 1;  // wrong size
+        // A size larger than this library knows (a smaller one down to 0.1's is a valid older
+        // caller, read field by field).
+        if ((arg & 0x80) != 0) options.size += sizeof(void *);
         tp_pool *created = nullptr;
         const tp_status status = tp_pool_create_with(&options, &created);
         const bool valid = options.workers > 0 && arg / 4 % 4 != 3 && (arg & 0x80) == 0;
