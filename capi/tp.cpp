@@ -253,10 +253,11 @@ tp_status tp_pool_worker_cpus(const tp_pool *pool, size_t worker, char *buf, siz
   });
 }
 
-// tp_pool_options_init() in two versions (abi.hpp): programs linked against 0.1 bind to TP_0 and
-// get a 0.1 struct, nothing past its end; programs linked since 0.3, when trace_path was appended,
-// bind to the default TP_0.3 and get today's struct. Exported only under their versioned name
-// (tp.map lists neither of these two names).
+#if defined(TP_SYMBOL_VERSIONS)
+// The shared library: tp_pool_options_init() in two versions (abi.hpp). Programs linked against
+// 0.1 bind to TP_0 and get a 0.1 struct, nothing past its end; programs linked since 0.3, when
+// trace_path was appended, bind to the default TP_0.3 and get today's struct. Exported only under
+// their versioned name (tp.map lists neither of these two names).
 extern "C" TP_API void tp_pool_options_init_v0_1(tp_pool_options *options) noexcept;
 extern "C" TP_API void tp_pool_options_init_v0_3(tp_pool_options *options) noexcept;
 __asm__(".symver tp_pool_options_init_v0_1, tp_pool_options_init@TP_0");
@@ -269,6 +270,13 @@ void tp_pool_options_init_v0_1(tp_pool_options *options) noexcept {
 void tp_pool_options_init_v0_3(tp_pool_options *options) noexcept {
   if (options != nullptr) fill_default_options(options, sizeof(tp_pool_options));
 }
+#else
+// The static library: one version, today's, since a program links it with the header it was
+// compiled against; and no version names, which a user's shared object linking it could not hold.
+void tp_pool_options_init(tp_pool_options *options) noexcept {
+  if (options != nullptr) fill_default_options(options, sizeof(tp_pool_options));
+}
+#endif
 
 tp_status tp_pool_create(size_t workers, tp_pool **out) noexcept {
   if (out == nullptr) return TP_ERR_INVALID_ARGUMENT;

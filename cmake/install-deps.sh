@@ -9,7 +9,8 @@ set -eu
 # librust-rayon-dev: the rayon peer of the benchmark report (built offline with cargo; optional)
 # dpkg-dev, file: the Debian packages' dependencies (dpkg-shlibdeps; cpack finds the ELF files with
 # file), for `cpack -G DEB` and its test
-packages="g++ cmake ninja-build pkg-config libboost-dev libhwloc-dev libudev-dev libgtest-dev libbenchmark-dev python3 libtbb-dev gnuplot-nox lld librust-rayon-dev dpkg-dev file"
+# locales: the locale sources the trace's decimal-comma test builds de_DE from (localedef)
+packages="g++ cmake ninja-build pkg-config libboost-dev libhwloc-dev libudev-dev libgtest-dev libbenchmark-dev python3 libtbb-dev gnuplot-nox lld librust-rayon-dev dpkg-dev file locales"
 missing=""
 for package in $packages; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

@@ -35,6 +35,9 @@ struct PoolConfig {
   void *user = nullptr;
   // Where the pool writes its trace when destroyed (trace.hpp); empty: TP_TRACE decides.
   std::string trace_path = {};
+  // False for the process's default pool: it is never destroyed, so it would never write its
+  // trace, and would hold the buffers for nothing.
+  bool traceable = true;
   std::size_t deque_capacity = 256;  // initial capacity of each worker's deque
   // Tests only (not reachable through the C ABI): start_workers() acts as if the OS refused the
   // thread of this worker, to show that a failed create joins what it started and frees all.

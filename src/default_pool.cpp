@@ -99,6 +99,7 @@ Status default_pool(Pool *&out) noexcept {
     if (const std::size_t workers = worker_count_from_environment(); workers != 0) {
       config.workers = workers;
     }
+    config.traceable = false;  // never destroyed: it would never write a trace
     std::unique_ptr<Pool> pool;
     const LeakCheckPause not_a_leak;
     if (const Status status = Pool::create(config, pool); status != Status::ok) return status;

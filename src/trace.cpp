@@ -68,9 +68,18 @@ std::string json_string(const std::string &text) {
   return out + "\"";
 }
 
-// Nanoseconds on the steady clock as microseconds since the pool's creation, the unit of "ts".
-double micros_since(std::uint64_t origin_ns, std::uint64_t ns) noexcept {
-  return ns < origin_ns ? 0.0 : static_cast<double>(ns - origin_ns) / 1000.0;
+// Nanoseconds since `origin_ns` as microseconds with three decimals, the unit of "ts" and "dur".
+// Written with integers: printf's %f follows the program's LC_NUMERIC, and a decimal comma would
+// make the file invalid JSON.
+struct Micros {
+  char text[32];
+};
+Micros micros_since(std::uint64_t origin_ns, std::uint64_t ns) noexcept {
+  const std::uint64_t elapsed = ns < origin_ns ? 0 : ns - origin_ns;
+  Micros micros;
+  std::snprintf(micros.text, sizeof micros.text, "%" PRIu64 ".%03u", elapsed / 1000,
+                static_cast<unsigned>(elapsed % 1000));
+  return micros;
 }
 
 std::string worker_name(const PoolConfig &config, std::size_t worker) {
@@ -84,9 +93,11 @@ TraceBuffer::TraceBuffer(std::size_t capacity)
 
 std::unique_ptr<Trace> Trace::open(const PoolConfig &config, std::size_t events_per_worker) {
   std::string path;
+  if (!config.traceable) return nullptr;
   if (!config.trace_path.empty()) {
     path = config.trace_path;
-  } else if (const char *prefix = std::getenv("TP_TRACE"); prefix != nullptr && *prefix != '\0') {
+  } else if (const char *prefix = secure_getenv("TP_TRACE");  // none in a setuid program, where
+             prefix != nullptr && *prefix != '\0') {          // a user would pick the file
     path = std::string(prefix) + "." + std::to_string(getpid()) + "." +
            std::to_string(traced_pools.fetch_add(1, std::memory_order_relaxed)) + ".json";
   } else {
@@ -144,35 +155,35 @@ bool Trace::write() const noexcept {
                    "\"args\":{\"sort_index\":%ld}}",
                    pid, tid, tid);
       buffers_[worker].for_each([&](const TraceEvent &event) {
-        const double ts = micros_since(origin_ns_, event.start_ns);
+        const Micros ts = micros_since(origin_ns_, event.start_ns);
         switch (event.kind) {
           case TraceEvent::Kind::job: {
             auto [at, added] = names.try_emplace(event.subject);
             if (added) at->second = json_string(symbol_of(event.subject));
             std::fprintf(file,
-                         ",\n{\"name\":%s,\"cat\":\"job\",\"ph\":\"X\",\"ts\":%.3f,"
-                         "\"dur\":%.3f,\"pid\":%ld,\"tid\":%ld}",
-                         at->second.c_str(), ts, micros_since(event.start_ns, event.end_ns), pid,
-                         tid);
+                         ",\n{\"name\":%s,\"cat\":\"job\",\"ph\":\"X\",\"ts\":%s,"
+                         "\"dur\":%s,\"pid\":%ld,\"tid\":%ld}",
+                         at->second.c_str(), ts.text,
+                         micros_since(event.start_ns, event.end_ns).text, pid, tid);
             break;
           }
           case TraceEvent::Kind::park:
             std::fprintf(file,
-                         ",\n{\"name\":\"park\",\"cat\":\"park\",\"ph\":\"X\",\"ts\":%.3f,"
-                         "\"dur\":%.3f,\"pid\":%ld,\"tid\":%ld}",
-                         ts, micros_since(event.start_ns, event.end_ns), pid, tid);
+                         ",\n{\"name\":\"park\",\"cat\":\"park\",\"ph\":\"X\",\"ts\":%s,"
+                         "\"dur\":%s,\"pid\":%ld,\"tid\":%ld}",
+                         ts.text, micros_since(event.start_ns, event.end_ns).text, pid, tid);
             break;
           case TraceEvent::Kind::steal:
             std::fprintf(file,
                          ",\n{\"name\":\"steal\",\"cat\":\"steal\",\"ph\":\"i\",\"s\":\"t\","
-                         "\"ts\":%.3f,\"pid\":%ld,\"tid\":%ld,\"args\":{\"from\":%s}}",
-                         ts, pid, tid, json_string(worker_name(config_, event.value)).c_str());
+                         "\"ts\":%s,\"pid\":%ld,\"tid\":%ld,\"args\":{\"from\":%s}}",
+                         ts.text, pid, tid, json_string(worker_name(config_, event.value)).c_str());
             break;
           case TraceEvent::Kind::injector:
             std::fprintf(file,
                          ",\n{\"name\":\"injector\",\"cat\":\"injector\",\"ph\":\"i\",\"s\":\"t\","
-                         "\"ts\":%.3f,\"pid\":%ld,\"tid\":%ld,\"args\":{\"jobs\":%" PRIu32 "}}",
-                         ts, pid, tid, event.value);
+                         "\"ts\":%s,\"pid\":%ld,\"tid\":%ld,\"args\":{\"jobs\":%" PRIu32 "}}",
+                         ts.text, pid, tid, event.value);
             break;
         }
       });

@@ -58,11 +58,14 @@ Worker::Worker(Pool &pool, std::size_t index, std::size_t deque_capacity)
       deque_(deque_capacity, &pool.steal_epochs_) {}
 
 const void *traced_function(Job job) noexcept {
+  // A join's half may itself be a wrapper (a parallel loop's piece): named after what it wraps.
   if (job.fn == &SecondHalf::run) {
-    return reinterpret_cast<const void *>(static_cast<const SecondHalf *>(job.arg)->fn);
+    const auto *half = static_cast<const SecondHalf *>(job.arg);
+    return traced_function(Job{half->fn, half->arg});
   }
   if (job.fn == &LatchedJob::run) {
-    return reinterpret_cast<const void *>(static_cast<const LatchedJob *>(job.arg)->fn);
+    const auto *latched = static_cast<const LatchedJob *>(job.arg);
+    return traced_function(Job{latched->fn, latched->arg});
   }
   if (const void *wrapped = Group::function_of(job)) return wrapped;
   if (const void *wrapped = parallel_for_body_of(job)) return wrapped;

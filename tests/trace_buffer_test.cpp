@@ -40,6 +40,7 @@ TEST(TraceBuffer, SpansEndWhenRecorded) {
   TraceBuffer buffer(2);
   const std::uint64_t start = tp::detail::trace_now();
   buffer.span(TraceEvent::Kind::job, &buffer, start);
+  ASSERT_EQ(buffer.recorded(), 1u);
   buffer.for_each([&](const TraceEvent &event) {
     EXPECT_EQ(event.kind, TraceEvent::Kind::job);
     EXPECT_EQ(event.subject, &buffer);

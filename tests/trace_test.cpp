@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <clocale>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -205,6 +206,27 @@ TEST(Trace, JoinHalvesAreNamedAfterTheUsersFunctions) {
   std::filesystem::remove(path);
 }
 
+// A parallel loop's pieces are wrapped twice (a join half or an outside join's record, around a
+// piece): named after the loop's body all the same, never after libtp's wrappers.
+extern "C" void traced_range(std::size_t lo, std::size_t hi, void *arg) {
+  static_cast<std::atomic<std::uint64_t> *>(arg)->fetch_add(hi - lo, std::memory_order_relaxed);
+}
+
+TEST(Trace, ParallelLoopPiecesAreNamedAfterTheBody) {
+  tp_test::Watchdog watchdog("ParallelLoopPiecesAreNamedAfterTheBody");
+  const auto path = fresh_path("trace_loop");
+  tp_pool *pool = traced_pool(2, path);
+  ASSERT_NE(pool, nullptr);
+  std::atomic<std::uint64_t> covered{0};
+  ASSERT_EQ(tp_pool_parallel_for(pool, 0, 10000, 10, traced_range, &covered), TP_OK);  // outside
+  ASSERT_EQ(tp_pool_destroy(pool), TP_OK);
+  ASSERT_EQ(covered.load(), 10000u);
+  const std::string trace = read_file(path);
+  EXPECT_GE(count_lines(trace, {job_event("traced_range")}), 2u);
+  EXPECT_EQ(count_lines(trace, {"{\"name\":\"0x", "\"cat\":\"job\""}), 0u);
+  std::filesystem::remove(path);
+}
+
 TEST(Trace, AFullBufferDropsTheOldestAndCountsThem) {
   tp_test::Watchdog watchdog("AFullBufferDropsTheOldestAndCountsThem");
   const auto path = fresh_path("trace_full");
@@ -267,6 +289,67 @@ TEST(Trace, TheEnvironmentTurnsItOnForEveryPool) {
     EXPECT_EQ(count_lines(read_file(dir / name), {job_event("traced_job")}), 1u) << name;
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST(Trace, TheDefaultPoolIsNotTraced) {
+  // It is never destroyed, so it could never write its trace: it takes no buffers and no number.
+  tp_test::Watchdog watchdog("TheDefaultPoolIsNotTraced");
+  const std::filesystem::path dir =
+      std::filesystem::path(testing::TempDir()) /
+      ("tp_trace_default." + std::to_string(static_cast<long>(getpid())));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string prefix = (dir / "run").string();
+  ASSERT_EQ(setenv("TP_TRACE", prefix.c_str(), 1), 0);
+  tp_pool *shared = nullptr;
+  ASSERT_EQ(tp_pool_default(&shared), TP_OK);
+  std::atomic<std::uint64_t> ran{0};
+  ASSERT_EQ(tp_pool_execute(shared, traced_job, &ran), TP_OK);
+  ASSERT_EQ(tp_pool_wait_idle(shared), TP_OK);
+  tp_pool *own = nullptr;
+  ASSERT_EQ(tp_pool_create(1, &own), TP_OK);
+  ASSERT_EQ(tp_pool_destroy(own), TP_OK);
+  ASSERT_EQ(unsetenv("TP_TRACE"), 0);
+  std::vector<std::string> names;
+  for (const auto &entry : std::filesystem::directory_iterator(dir)) {
+    names.push_back(entry.path().filename().string());
+  }
+  // The first traced pool of the process is the one created here.
+  EXPECT_EQ(names, (std::vector<std::string>{"run." + std::to_string(static_cast<long>(getpid())) +
+                                             ".0.json"}));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Trace, NumbersAreWrittenTheSameInEveryLocale) {
+  // printf's %f writes a decimal comma under these; the trace must stay JSON.
+  const char *comma_locale = nullptr;
+  for (const char *name : {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8", "de_DE"}) {
+    if (std::setlocale(LC_NUMERIC, name) != nullptr) {
+      comma_locale = name;
+      break;
+    }
+  }
+  if (comma_locale == nullptr) {
+    // trace_decimal_comma builds one (tests/CMakeLists.txt) and requires it.
+    if (std::getenv("TP_TEST_REQUIRE_COMMA_LOCALE") != nullptr) FAIL() << "no de_DE/fr_FR locale";
+    GTEST_SKIP() << "no locale with a decimal comma is installed";
+  }
+  const auto path = fresh_path("trace_locale");
+  tp_pool *pool = traced_pool(1, path);
+  ASSERT_NE(pool, nullptr);
+  std::atomic<std::uint64_t> ran{0};
+  ASSERT_EQ(tp_pool_execute(pool, traced_job, &ran), TP_OK);
+  ASSERT_EQ(tp_pool_destroy(pool), TP_OK);
+  std::setlocale(LC_NUMERIC, "C");
+  const std::string trace = read_file(path);
+  const std::size_t at = trace.find(job_event("traced_job"));
+  ASSERT_NE(at, std::string::npos);
+  const std::size_t number = at + job_event("traced_job").size();
+  const std::size_t end = trace.find(',', number);
+  const std::string ts = trace.substr(number, end - number);
+  EXPECT_NE(ts.find('.'), std::string::npos) << ts << " under " << comma_locale;
+  EXPECT_EQ(trace.substr(end, 7), ",\"dur\":") << "under " << comma_locale;
+  std::filesystem::remove(path);
 }
 
 TEST(Trace, AnUnwritablePathLosesTheTraceNotThePool) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <tp/tp.h>
+#include <unistd.h>
 
 #define CHECK(call)                                              \
   do {                                                           \
@@ -144,6 +145,9 @@ static void *submit_200(void *arg) {
 static long raced;
 static void write_raced(void *arg) {
   (void)arg;
+  /* Later than the main thread's write, whatever the timing: so no lock libtp's sleep protocol
+   * takes after the job (a worker parking) can come between the two writes and order them. */
+  usleep(20 * 1000);
   raced = 1;
 }
 
@@ -234,6 +238,32 @@ int main(int argc, char **argv) {
   for (int i = 0; i < kCells; ++i) CHECK(tp_group_spawn(group, square, &cells[i]));
   CHECK(tp_group_wait_for(group, 60ull * 1000 * 1000 * 1000));
   expect_squared(cells, 5);
+  /* A notification asked for once the group has (almost surely) emptied, with no wait before it:
+   * due at once, it must still see the jobs' results. On a pool whose workers keep spinning
+   * rather than park, so that no lock of the sleep protocol orders the jobs before the call. */
+  {
+    tp_pool_options spinning;
+    tp_pool_options_init(&spinning);
+    spinning.workers = 2;
+    spinning.pin = TP_PIN_NONE;
+    spinning.spin_limit = TP_MAX_SPIN_LIMIT;
+    tp_pool *busy;
+    CHECK(tp_pool_create_with(&spinning, &busy));
+    tp_group *late_group;
+    CHECK(tp_group_create(busy, &late_group));
+    fill(cells, 7);
+    for (int i = 0; i < kCells; ++i) CHECK(tp_group_spawn(late_group, square, &cells[i]));
+    usleep(20 * 1000);
+    notify_record late = {cells, 0};
+    CHECK(tp_group_notify(late_group, sum_cells, &late));
+    CHECK(tp_group_wait(late_group));
+    CHECK(tp_pool_wait_idle(busy));
+    expected_sum = 0;
+    for (int i = 0; i < kCells; ++i) expected_sum += (7L + i) * (7L + i);
+    EXPECT(late.sum == expected_sum);
+    CHECK(tp_group_destroy(late_group));
+    CHECK(tp_pool_destroy(busy));
+  }
   CHECK(tp_group_cancel(group));
   EXPECT(tp_group_is_cancelled(group));
   for (int i = 0; i < kCells; ++i) {

@@ -114,7 +114,9 @@ typedef struct tp_pool_options {
                              file when destroyed (Chrome trace-event JSON, which Perfetto and
                              chrome://tracing open; see the README); copied during create.
                              Default NULL: only when TP_TRACE=<prefix> is in the environment at
-                             create, to <prefix>.<pid>.<n>.json (n counts the traced pools) */
+                             create, to <prefix>.<pid>.<n>.json (n counts the traced pools).
+                             The default pool (tp_pool_default) is never traced: it is never
+                             destroyed, so it would never write the file */
 } tp_pool_options;
 
 /* Counters of a pool or of one worker. executed, stolen, from_injector and exceptions are exact
