@@ -82,16 +82,12 @@ Micros micros_since(std::uint64_t origin_ns, std::uint64_t ns) noexcept {
   return micros;
 }
 
-std::string worker_name(const PoolConfig &config, std::size_t worker) {
-  return worker_thread_name(config.thread_name, worker);
-}
-
 }  // namespace
 
 TraceBuffer::TraceBuffer(std::size_t capacity)
     : events_(new TraceEvent[capacity]), mask_(capacity - 1) {}
 
-std::unique_ptr<Trace> Trace::open(const PoolConfig &config, std::size_t events_per_worker) {
+std::unique_ptr<Trace> Trace::open(const PoolConfig &config) {
   std::string path;
   if (!config.traceable) return nullptr;
   if (!config.trace_path.empty()) {
@@ -103,13 +99,13 @@ std::unique_ptr<Trace> Trace::open(const PoolConfig &config, std::size_t events_
   } else {
     return nullptr;
   }
-  return std::make_unique<Trace>(std::move(path), config, events_per_worker);
+  return std::make_unique<Trace>(std::move(path), config);
 }
 
-Trace::Trace(std::string path, const PoolConfig &config, std::size_t events_per_worker)
+Trace::Trace(std::string path, const PoolConfig &config)
     : path_(std::move(path)), config_(config), origin_ns_(trace_now()) {
   buffers_.reserve(config.workers);
-  for (std::size_t i = 0; i < config.workers; ++i) buffers_.emplace_back(events_per_worker);
+  for (std::size_t i = 0; i < config.workers; ++i) buffers_.emplace_back(kTraceEventsPerWorker);
 }
 
 bool Trace::write() const noexcept {
@@ -148,7 +144,7 @@ bool Trace::write() const noexcept {
       std::fprintf(file,
                    ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%ld,\"tid\":%ld,"
                    "\"args\":{\"name\":%s,\"dropped\":%" PRIu64 "}}",
-                   pid, tid, json_string(worker_name(config_, worker)).c_str(),
+                   pid, tid, json_string(worker_thread_name(config_.thread_name, worker)).c_str(),
                    buffers_[worker].dropped());
       std::fprintf(file,
                    ",\n{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":%ld,\"tid\":%ld,"
@@ -157,27 +153,29 @@ bool Trace::write() const noexcept {
       buffers_[worker].for_each([&](const TraceEvent &event) {
         const Micros ts = micros_since(origin_ns_, event.start_ns);
         switch (event.kind) {
-          case TraceEvent::Kind::job: {
-            auto [at, added] = names.try_emplace(event.subject);
-            if (added) at->second = json_string(symbol_of(event.subject));
+          case TraceEvent::Kind::job:
+          case TraceEvent::Kind::park: {
+            const bool job = event.kind == TraceEvent::Kind::job;
+            static const std::string park = "\"park\"";
+            const std::string *name = &park;
+            if (job) {
+              auto [at, added] = names.try_emplace(event.subject);
+              if (added) at->second = json_string(symbol_of(event.subject));
+              name = &at->second;
+            }
             std::fprintf(file,
-                         ",\n{\"name\":%s,\"cat\":\"job\",\"ph\":\"X\",\"ts\":%s,"
+                         ",\n{\"name\":%s,\"cat\":\"%s\",\"ph\":\"X\",\"ts\":%s,"
                          "\"dur\":%s,\"pid\":%ld,\"tid\":%ld}",
-                         at->second.c_str(), ts.text,
+                         name->c_str(), job ? "job" : "park", ts.text,
                          micros_since(event.start_ns, event.end_ns).text, pid, tid);
             break;
           }
-          case TraceEvent::Kind::park:
-            std::fprintf(file,
-                         ",\n{\"name\":\"park\",\"cat\":\"park\",\"ph\":\"X\",\"ts\":%s,"
-                         "\"dur\":%s,\"pid\":%ld,\"tid\":%ld}",
-                         ts.text, micros_since(event.start_ns, event.end_ns).text, pid, tid);
-            break;
           case TraceEvent::Kind::steal:
             std::fprintf(file,
                          ",\n{\"name\":\"steal\",\"cat\":\"steal\",\"ph\":\"i\",\"s\":\"t\","
                          "\"ts\":%s,\"pid\":%ld,\"tid\":%ld,\"args\":{\"from\":%s}}",
-                         ts.text, pid, tid, json_string(worker_name(config_, event.value)).c_str());
+                         ts.text, pid, tid,
+                         json_string(worker_thread_name(config_.thread_name, event.value)).c_str());
             break;
           case TraceEvent::Kind::injector:
             std::fprintf(file,

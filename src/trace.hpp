@@ -88,12 +88,10 @@ class TraceBuffer {
 class Trace {
  public:
   // The pool's trace if tracing is on for it (see above), else null. Throws std::bad_alloc.
-  static std::unique_ptr<Trace> open(const PoolConfig &config,
-                                     std::size_t events_per_worker = kTraceEventsPerWorker);
+  static std::unique_ptr<Trace> open(const PoolConfig &config);
 
-  Trace(std::string path, const PoolConfig &config, std::size_t events_per_worker);
+  Trace(std::string path, const PoolConfig &config);
 
-  const std::string &path() const noexcept { return path_; }
   TraceBuffer &buffer(std::size_t worker) noexcept { return buffers_[worker]; }
 
   // Writes the file; after every worker has ended. False when it could not be written (the pool is

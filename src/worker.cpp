@@ -145,11 +145,7 @@ Sleep::Wake Worker::sleep_until_work_or(Latch &latch, Deadline deadline) noexcep
   // and woken nobody. Look again, as the last searcher does before it parks (sleep.md).
   if (pool_.work_visible()) sleep_.notify_work();
   stats_.parks.add();
-  if (trace_ == nullptr) return sleep_.wait(index_, deadline);
-  const std::uint64_t parked_at = trace_now();
-  const Sleep::Wake why = sleep_.wait(index_, deadline);
-  trace_->span(TraceEvent::Kind::park, nullptr, parked_at);
-  return why;
+  return sleep_recorded([&] { return sleep_.wait(index_, deadline); });
 }
 
 bool Worker::start_searching() noexcept {
@@ -500,9 +496,7 @@ bool Worker::park() noexcept {
   // here (see sleep.md).
   if (ticket.must_recheck && pool_.work_visible()) sleep_.notify_work();
   stats_.parks.add();
-  const std::uint64_t parked_at = trace_ != nullptr ? trace_now() : 0;
-  const Sleep::Wake why = sleep_.wait(index_);
-  if (trace_ != nullptr) trace_->span(TraceEvent::Kind::park, nullptr, parked_at);
+  const Sleep::Wake why = sleep_recorded([&] { return sleep_.wait(index_); });
   searching_ = why == Sleep::Wake::work;  // the waker counted us as searching
   return why != Sleep::Wake::stop;
 }

@@ -269,6 +269,15 @@ class alignas(kCacheLine) Worker {
       stats_.exceptions.add();
     }
   }
+  // Sleeps through `wait` (a Sleep::wait() call); in the trace, when it is on, as a park span.
+  template <class Wait>
+  Sleep::Wake sleep_recorded(Wait wait) noexcept {
+    if (trace_ == nullptr) return wait();
+    const std::uint64_t parked_at = trace_now();
+    const Sleep::Wake why = wait();
+    trace_->span(TraceEvent::Kind::park, nullptr, parked_at);
+    return why;
+  }
   // For the trace, when it is on: what this worker took out of the injector.
   void note_injector_take(std::size_t count) noexcept {
     if (trace_ != nullptr) [[unlikely]]

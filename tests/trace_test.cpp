@@ -79,6 +79,25 @@ std::filesystem::path fresh_path(const std::string &name) {
   return path;
 }
 
+// An empty folder of this process's for the traces TP_TRACE=<folder>/run writes.
+std::filesystem::path fresh_folder(const std::string &name) {
+  const std::filesystem::path folder = std::filesystem::path(testing::TempDir()) /
+                                       (name + "." + std::to_string(static_cast<long>(getpid())));
+  std::filesystem::remove_all(folder);
+  std::filesystem::create_directories(folder);
+  return folder;
+}
+
+// The names of the files in `folder`, sorted.
+std::vector<std::string> file_names(const std::filesystem::path &folder) {
+  std::vector<std::string> names;
+  for (const auto &entry : std::filesystem::directory_iterator(folder)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 tp_pool *traced_pool(std::size_t workers, const std::filesystem::path &path) {
   tp_pool_options options;
   tp_pool_options_init(&options);
@@ -258,10 +277,7 @@ TEST(Trace, AFullBufferDropsTheOldestAndCountsThem) {
 
 TEST(Trace, TheEnvironmentTurnsItOnForEveryPool) {
   tp_test::Watchdog watchdog("TheEnvironmentTurnsItOnForEveryPool");
-  const std::filesystem::path dir = std::filesystem::path(testing::TempDir()) /
-                                    ("tp_trace_env." + std::to_string(static_cast<long>(getpid())));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const std::filesystem::path dir = fresh_folder("tp_trace_env");
   const std::string prefix = (dir / "run").string();
   ASSERT_EQ(setenv("TP_TRACE", prefix.c_str(), 1), 0);
   std::atomic<std::uint64_t> ran{0};
@@ -277,12 +293,8 @@ TEST(Trace, TheEnvironmentTurnsItOnForEveryPool) {
   ASSERT_EQ(tp_pool_destroy(untraced), TP_OK);
 
   // <prefix>.<pid>.<n>.json, n numbering the traced pools of the process.
-  std::vector<std::string> names;
-  for (const auto &entry : std::filesystem::directory_iterator(dir)) {
-    names.push_back(entry.path().filename().string());
-  }
+  const std::vector<std::string> names = file_names(dir);
   ASSERT_EQ(names.size(), 2u);
-  std::sort(names.begin(), names.end());
   const std::string stem = "run." + std::to_string(static_cast<long>(getpid())) + ".";
   EXPECT_EQ(names, (std::vector<std::string>{stem + "0.json", stem + "1.json"}));
   for (const std::string &name : names) {
@@ -294,11 +306,7 @@ TEST(Trace, TheEnvironmentTurnsItOnForEveryPool) {
 TEST(Trace, TheDefaultPoolIsNotTraced) {
   // It is never destroyed, so it could never write its trace: it takes no buffers and no number.
   tp_test::Watchdog watchdog("TheDefaultPoolIsNotTraced");
-  const std::filesystem::path dir =
-      std::filesystem::path(testing::TempDir()) /
-      ("tp_trace_default." + std::to_string(static_cast<long>(getpid())));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const std::filesystem::path dir = fresh_folder("tp_trace_default");
   const std::string prefix = (dir / "run").string();
   ASSERT_EQ(setenv("TP_TRACE", prefix.c_str(), 1), 0);
   tp_pool *shared = nullptr;
@@ -310,13 +318,10 @@ TEST(Trace, TheDefaultPoolIsNotTraced) {
   ASSERT_EQ(tp_pool_create(1, &own), TP_OK);
   ASSERT_EQ(tp_pool_destroy(own), TP_OK);
   ASSERT_EQ(unsetenv("TP_TRACE"), 0);
-  std::vector<std::string> names;
-  for (const auto &entry : std::filesystem::directory_iterator(dir)) {
-    names.push_back(entry.path().filename().string());
-  }
   // The first traced pool of the process is the one created here.
-  EXPECT_EQ(names, (std::vector<std::string>{"run." + std::to_string(static_cast<long>(getpid())) +
-                                             ".0.json"}));
+  EXPECT_EQ(
+      file_names(dir),
+      (std::vector<std::string>{"run." + std::to_string(static_cast<long>(getpid())) + ".0.json"}));
   std::filesystem::remove_all(dir);
 }
 
