@@ -72,6 +72,13 @@ const void *traced_function(Job job) noexcept {
   return reinterpret_cast<const void *>(job.fn);
 }
 
+void Worker::run_inline_traced(JobFn fn, void *arg) noexcept {
+  const void *const traced = traced_function(Job{fn, arg});  // while its record exists
+  const std::uint64_t start = trace_now();
+  invoke(fn, arg);
+  trace_->span(TraceEvent::Kind::job, traced, start);
+}
+
 void Worker::run_observed(Job job) noexcept {
   if (tsan_edges_ != nullptr) tsan::acquire(&tsan_edges_->submitted);
   const void *const traced = trace_ != nullptr ? traced_function(job) : nullptr;

@@ -190,10 +190,7 @@ class alignas(kCacheLine) Worker {
   // job of its own; an exception is caught and counted.
   void run_inline(JobFn fn, void *arg) noexcept {
     if (trace_ != nullptr) [[unlikely]] {
-      const void *const traced = traced_function(Job{fn, arg});  // while its record exists
-      const std::uint64_t start = trace_now();
-      invoke(fn, arg);
-      trace_->span(TraceEvent::Kind::job, traced, start);
+      run_inline_traced(fn, arg);
       return;
     }
     invoke(fn, arg);
@@ -261,6 +258,9 @@ class alignas(kCacheLine) Worker {
   // run() for a pool that someone watches (observed_): the same, with the TSan edges around it
   // and the job recorded in the trace.
   [[gnu::noinline]] void run_observed(Job job) noexcept;
+  // run_inline() when the pool is traced. Out of line, so that the frame of every join level
+  // (run_inline() sits inside the recursion) does not grow by the trace's locals.
+  [[gnu::noinline]] void run_inline_traced(JobFn fn, void *arg) noexcept;
   // Calls the job's function; an exception is caught and counted.
   void invoke(JobFn fn, void *arg) noexcept {
     try {
