@@ -87,8 +87,11 @@ class StealingDeque {
   // std::bad_alloc (nothing changes then).
   void reserve(std::size_t count);
 
-  // Owner only. The most recently pushed job, or an empty Job.
-  Job pop() noexcept {
+  // Owner only. The most recently pushed job, or an empty Job. Always inlined: once the worker
+  // loop grew, GCC made it a call there, and the call and its register saves cost every job a
+  // worker takes from its own deque 11 more instructions (callgrind, a batch's jobs: 50 -> 61 a
+  // job) and C_burst/tp_batch a fifth of its speed.
+  [[gnu::always_inline]] Job pop() noexcept {
     assert(called_by_owner());
     const std::int64_t bottom = bottom_.load(std::memory_order_relaxed) - 1;
     Ring *ring = ring_.load(std::memory_order_relaxed);
