@@ -61,11 +61,10 @@ class Injector {
   void push_batch(const Job *jobs, std::size_t count);
 
   // Any thread. Moves up to `max` single jobs from one submission lane into `out`, looking at
-  // `home` first; returns how many. With `backlog` > 0, more than one only from a lane holding at
-  // least `backlog` jobs (see Lanes::pop).
+  // `home` first; returns how many. `gather`: see Lanes::pop.
   std::size_t pop_from_lanes(Job *out, std::size_t max, std::size_t home,
-                             std::size_t backlog = 0) noexcept {
-    return lanes_.pop(out, max, home, backlog);
+                             bool gather = false) noexcept {
+    return lanes_.pop(out, max, home, gather);
   }
 
   // Any thread. Takes one entry from the shards, looking at `home_shard` first. The entry is either

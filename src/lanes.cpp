@@ -3,6 +3,7 @@
 #include <cassert>
 
 #include "asymmetric_fence.hpp"
+#include "pause.hpp"
 #include "shared_writes.hpp"
 
 namespace tp::detail {
@@ -103,12 +104,26 @@ std::uint64_t Lanes::accepted() const noexcept {
   return total;
 }
 
-std::size_t Lanes::pop(Job *out, std::size_t max, std::size_t home, std::size_t backlog) noexcept {
+std::size_t Lanes::pop(Job *out, std::size_t max, std::size_t home, bool gather) noexcept {
   for (std::size_t i = 0; i < count_; ++i) {
     Lane &lane = lanes_[(home + i) % count_];
     if (lane.ring.empty() || !try_lock(lane.consuming)) continue;
-    const bool one = backlog != 0 && lane.ring.read_available() < backlog;
-    const std::size_t taken = lane.ring.pop(out, one ? 1 : max);
+    std::size_t most = max;
+    if (gather) {
+      std::size_t held = lane.ring.read_available();
+      if (held == 1) {
+        most = 1;  // a lone job (a round trip): no one to wait for
+      } else {
+        for (unsigned round = 0, stalled = 0;
+             held < max && round < kGatherRounds && stalled < kStallRounds; ++round) {
+          cpu_pause();
+          const std::size_t now = lane.ring.read_available();
+          stalled = now == held ? stalled + 1 : 0;
+          held = now;
+        }
+      }
+    }
+    const std::size_t taken = lane.ring.pop(out, most);
     unlock(lane.consuming);
     count_shared_write(SharedLine::lane, 2);  // the consumer-side lock and the read index
     if (taken != 0) return taken;

@@ -17,9 +17,6 @@ namespace tp::detail {
 
 namespace {
 
-// A lane holding at least this many jobs is a backlog, from which a quiet worker takes a refill.
-constexpr std::size_t kBacklog = 2 * kRefill;
-
 // How many rounds of the spin phase a worker that ran out of jobs spends looking for more before
 // it reports its finished jobs and registers as searching. A worker fed by a steady stream of
 // submissions finds the next job within these rounds, and then the sleep state (a line every
@@ -314,12 +311,13 @@ Job Worker::look_for_work() noexcept {
 Job Worker::look_quietly(SpinWait &spin, unsigned quiet_rounds) noexcept {
   for (;;) {
     if (Job job = take_high()) return job;  // each round, as each job: high work first
-    if (Job job = take_from_injector(Take::refill_from_backlog)) {
+    // A quiet worker has just run out of jobs, often in the middle of a producer's stream: it
+    // gathers (Take::gather), so that the stream's jobs cross between cores a refill at a time.
+    if (Job job = take_from_injector(Take::gather)) {
       // Jobs taken along as a refill sat in no queue between the take and the push onto our
       // deque, where the last searcher's re-check can miss them and park, and a quiet worker is
       // no searcher whose hand-off would cover them: announce them (seq_cst push, then seq_cst
-      // load). A refill is taken only from a backlog, so a steady stream, served one job at a
-      // time, does not pay for the announcement.
+      // load).
       if (!deque_.looks_empty()) sleep_.notify_pushed();
       return job;
     }
@@ -376,9 +374,8 @@ Job Worker::take_from_injector(Take take) noexcept {
 
 Job Worker::take_from_lanes(std::size_t home, Take take) noexcept {
   Job taken[kRefill];
-  const std::size_t backlog = take == Take::refill_from_backlog ? kBacklog : 0;
   const std::size_t most = take == Take::one ? 1 : kRefill;
-  const std::size_t count = pool_.injector_.pop_from_lanes(taken, most, home, backlog);
+  const std::size_t count = pool_.injector_.pop_from_lanes(taken, most, home, take == Take::gather);
   if (count == 0) return Job{};
   stats_.from_injector.add(count);
   note_injector_take(count);

@@ -231,9 +231,9 @@ class alignas(kCacheLine) Worker {
   Job search(SpinWait &spin) noexcept;
   Job poll_injector(SpinWait &spin) noexcept;  // a worker the searcher cap kept from searching
   // How much a take from the injector moves: one job to run and up to kRefill - 1 more onto the
-  // deque, or that only from a lane with a backlog (else one job; a shard gives one job, a batch
-  // always comes whole).
-  enum class Take { refill, refill_from_backlog, one };
+  // deque; `gather`: as much, but a lane holding several jobs is first given a moment to fill up
+  // (Lanes::pop) and a shard gives one job; `one`: one job. A batch always comes whole.
+  enum class Take { refill, gather, one };
   Job take_from_injector(Take take = Take::refill) noexcept;
   Job take_from_lanes(std::size_t home, Take take) noexcept;
   Job take_from_shards(std::size_t home, Take take) noexcept;

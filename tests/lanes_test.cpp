@@ -1,6 +1,6 @@
 // White-box tests of the submission lanes: order within a lane, a full lane refusing, bounded
-// takes, and exactly-once delivery when more producers and consumers than lanes fight over both
-// sides of every lane.
+// and gathering takes, and exactly-once delivery when more producers and consumers than lanes fight
+// over both sides of every lane.
 #include "lanes.hpp"
 
 #include <gtest/gtest.h>
@@ -51,6 +51,20 @@ TEST(Lanes, APopTakesAtMostWhatItIsAskedFor) {
   ASSERT_EQ(lanes.pop(taken, 4, 0), 4u);
   EXPECT_EQ(number(taken[0]), 0u);
   ASSERT_EQ(lanes.pop(taken, 10, 0), 6u);
+  EXPECT_EQ(number(taken[0]), 4u);
+}
+
+TEST(Lanes, AGatheringPopTakesALoneJobAtOnceAndWhatAStoppedProducerLeftWhole) {
+  Lanes lanes(1);
+  Job taken[8];
+  ASSERT_EQ(try_push(lanes, numbered(0)), Push::done);
+  EXPECT_EQ(lanes.pop(taken, 8, 0, true), 1u);  // a round trip's job: nothing to wait for
+  for (std::uintptr_t i = 1; i <= 3; ++i) ASSERT_EQ(try_push(lanes, numbered(i)), Push::done);
+  // Three jobs and no producer at work: the wait stalls, and the three come together.
+  ASSERT_EQ(lanes.pop(taken, 8, 0, true), 3u);
+  for (std::uintptr_t i = 0; i < 3; ++i) EXPECT_EQ(number(taken[i]), i + 1);
+  for (std::uintptr_t i = 4; i < 24; ++i) ASSERT_EQ(try_push(lanes, numbered(i)), Push::done);
+  ASSERT_EQ(lanes.pop(taken, 8, 0, true), 8u);  // never more than asked for
   EXPECT_EQ(number(taken[0]), 4u);
 }
 
@@ -129,8 +143,10 @@ TEST(LanesStress, ExactlyOnceWithMoreProducersAndConsumersThanLanes) {
     threads.emplace_back([&, c] {
       Job taken[8];
       while (consumed.load(std::memory_order_relaxed) < total) {
-        const std::size_t count =
-            lanes.pop(taken, 1 + static_cast<std::size_t>(c) * 3, static_cast<std::size_t>(c));
+        // The last consumer gathers, as a quiet worker does: it waits on a lane, holding its
+        // consumer side, while the producers fill it.
+        const std::size_t count = lanes.pop(taken, 1 + static_cast<std::size_t>(c) * 3,
+                                            static_cast<std::size_t>(c), c == kConsumers - 1);
         for (std::size_t k = 0; k < count; ++k) {
           seen[number(taken[k])].fetch_add(1, std::memory_order_relaxed);
         }
