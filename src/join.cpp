@@ -30,6 +30,10 @@ Status join_from_outside(Pool &pool, Job a, Job b) noexcept {
   return Status::ok;
 }
 
+Status join_watched(Worker *self, Pool &pool, Job a, Job b) noexcept {
+  return join_on_worker<true>(self, pool, a, b);
+}
+
 Status join(Pool &pool, Job a, Job b) noexcept { return join_inline(pool, a, b); }
 
 namespace {

@@ -102,11 +102,16 @@ class alignas(kCacheLine) Worker {
   // stands for it in the counts. Nothing is written to a shared line for it, at any depth of a
   // fork-join tree, also on a thief that descends a stolen subtree (which used to add to the
   // pool's count at each level until it had finished jobs of its own to offset).
+  //
+  // `kWatched` false: the caller checked observed() and found it false, so that the TSan check
+  // is left out (a join checks once for its spawn and both halves, join.hpp).
+  template <bool kWatched = true>
   Status spawn(Job job, bool counted = true) noexcept {
     assert(tls_worker == this && "only the worker's own thread pushes onto its deque");
+    assert((kWatched || !observed_) && "an unwatched spawn on a watched worker");
     if (exiting_) return Status::shutdown;
     if (counted) count_spawned(1);
-    if (tsan_edges_ != nullptr) [[unlikely]]
+    if (kWatched && tsan_edges_ != nullptr) [[unlikely]]
       tsan::release(&tsan_edges_->submitted);
     try {
       deque_.push(job);
@@ -138,6 +143,10 @@ class alignas(kCacheLine) Worker {
   // worker runs on top of another starts with none (run()). A parallel loop takes its
   // cancellation from it (join.cpp).
   const Group *running_group() const noexcept { return running_group_; }
+
+  // Whether someone watches this worker's jobs: ThreadSanitizer is told of the edges, or the
+  // pool is traced.
+  bool observed() const noexcept { return observed_; }
   void set_running_group(const Group *group) noexcept { running_group_ = group; }
 
   // Admission for jobs a carrier publishes later (Pool::admit()), on this worker's ledger as if its
@@ -181,15 +190,18 @@ class alignas(kCacheLine) Worker {
 
   // Runs a job spawned uncounted on this worker that was not stolen (join's second half, taken
   // back): counted as executed, not as a finished job.
+  template <bool kWatched = true>
   void run_uncounted(Job job) noexcept {
-    run_inline(job.fn, job.arg);
+    run_inline<kWatched>(job.fn, job.arg);
     stats_.executed.add();
   }
 
   // Runs `fn(arg)` here as part of the job already running (join's first half): not counted as a
-  // job of its own; an exception is caught and counted.
+  // job of its own; an exception is caught and counted. `kWatched`: as for spawn().
+  template <bool kWatched = true>
   void run_inline(JobFn fn, void *arg) noexcept {
-    if (trace_ != nullptr) [[unlikely]] {
+    assert((kWatched || !observed_) && "an unwatched job on a watched worker");
+    if (kWatched && trace_ != nullptr) [[unlikely]] {
       run_inline_traced(fn, arg);
       return;
     }
