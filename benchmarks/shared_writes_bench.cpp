@@ -175,6 +175,19 @@ int main() {
     tp_pool_destroy(pool);
   }
   {
+    // A stream into workers that keep up: they take the jobs as they come (a quiet worker gathers
+    // them from the lane, Lanes::pop), so this row depends on timing, unlike the others.
+    tp_pool *pool = make_pool(2);
+    const int jobs = 200000;
+    const Counts before = snapshot();
+    for (int i = 0; i < jobs; ++i) tp_pool_execute(pool, no_op, nullptr);
+    tp_pool_wait_idle(pool);
+    const Counts after = snapshot();
+    report("a stream of tp_pool_execute from outside into an idle pool (both sides)", before, after,
+           static_cast<std::uint64_t>(jobs));
+    tp_pool_destroy(pool);
+  }
+  {
     tp_pool *pool = make_pool(2);
     tp_group *group = nullptr;
     tp_group_create(pool, &group);
