@@ -92,7 +92,8 @@ class Lanes {
   // With `gather`, a lane holding one job gives just that one, and a lane holding more (its
   // producer is at work) is first given a moment to fill: the caller pauses while the lane keeps
   // growing, until it holds `max` (at most kGatherRounds pauses, and no more than kStallRounds in
-  // a row without a new job). Taken one at a time as they come, a stream's jobs move the ring's
+  // a row without a new job). It waits holding the lane's consumer side: other workers look
+  // elsewhere meanwhile. Taken one at a time as they come, a stream's jobs move the ring's
   // indices and slots between the producer's core and the workers' once per job; gathered, once
   // per `max` jobs.
   std::size_t pop(Job *out, std::size_t max, std::size_t home, bool gather = false) noexcept;

@@ -143,11 +143,11 @@ class alignas(kCacheLine) Worker {
   // worker runs on top of another starts with none (run()). A parallel loop takes its
   // cancellation from it (join.cpp).
   const Group *running_group() const noexcept { return running_group_; }
+  void set_running_group(const Group *group) noexcept { running_group_ = group; }
 
   // Whether someone watches this worker's jobs: ThreadSanitizer is told of the edges, or the
   // pool is traced.
   bool observed() const noexcept { return observed_; }
-  void set_running_group(const Group *group) noexcept { running_group_ = group; }
 
   // Admission for jobs a carrier publishes later (Pool::admit()), on this worker's ledger as if its
   // running job spawned them, and taking them back (unadmit) when they cannot be kept.
