@@ -323,6 +323,9 @@ bool Pool::work_visible() const noexcept {
 
 bool Pool::normal_work_visible() const noexcept {
   if (!injector_.looks_empty()) return true;
+  // Before the deques: jobs a worker took from a lane are in no queue until they are on its deque
+  // (a low job taken meanwhile would overtake them).
+  if (injector_.lanes_in_transit()) return true;
   for (const auto &worker : workers_) {
     if (!worker->deque().looks_empty()) return true;
   }

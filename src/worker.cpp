@@ -375,11 +375,17 @@ Job Worker::take_from_injector(Take take) noexcept {
 Job Worker::take_from_lanes(std::size_t home, Take take) noexcept {
   Job taken[kRefill];
   const std::size_t most = take == Take::one ? 1 : kRefill;
-  const std::size_t count = pool_.injector_.pop_from_lanes(taken, most, home, take == Take::gather);
+  // The lane's consumer side stays held until the jobs taken along are on our deque: until then
+  // they are in no queue, and a look for normal work before a low job is taken counts the held
+  // side as normal work instead (Pool::normal_work_visible()).
+  Lanes::Consumer held;
+  const std::size_t count =
+      pool_.injector_.pop_from_lanes(taken, most, home, take == Take::gather, held);
   if (count == 0) return Job{};
   stats_.from_injector.add(count);
   note_injector_take(count);
   spill(taken + 1, count - 1);
+  held.release();
   return taken[0];
 }
 
