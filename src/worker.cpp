@@ -384,7 +384,7 @@ Job Worker::take_from_lanes(std::size_t home, Take take) noexcept {
   if (count == 0) return Job{};
   stats_.from_injector.add(count);
   note_injector_take(count);
-  spill(taken + 1, count - 1);
+  spill(taken + 1, count - 1, &held);
   held.release();
   return taken[0];
 }
@@ -431,7 +431,7 @@ void Worker::unpack(Batch *batch) noexcept {
   Batch::release(batch);
 }
 
-void Worker::spill(const Job *jobs, std::size_t count) noexcept {
+void Worker::spill(const Job *jobs, std::size_t count, Lanes::Consumer *held) noexcept {
   if (count == 0) return;
   // These are outside jobs: the next look at the injector for fairness's sake can wait until the
   // worker has run them too (a worker that just unpacked a batch of 1,000 pulled the next batch
@@ -445,6 +445,7 @@ void Worker::spill(const Job *jobs, std::size_t count) noexcept {
     // The deque cannot grow. These jobs were accepted, so they run here rather than get lost. As
     // jobs, not as a searcher: one that waits would otherwise sleep still counted as searching,
     // and submissions would wake nobody.
+    if (held != nullptr) held->release();
     stop_searching();
     for (std::size_t i = 0; i < count; ++i) run(jobs[i]);
     return;

@@ -251,7 +251,9 @@ class alignas(kCacheLine) Worker {
   Job take_from_shards(std::size_t home, Take take) noexcept;
   Job steal_from_peers() noexcept;
   void unpack(Batch *batch) noexcept;
-  void spill(const Job *jobs, std::size_t count) noexcept;
+  // `held`: the lane the jobs came from, whose consumer side is given back before the jobs run
+  // here when the deque cannot take them (a job must not run while a lane waits on it).
+  void spill(const Job *jobs, std::size_t count, Lanes::Consumer *held = nullptr) noexcept;
   bool park() noexcept;  // false: the pool stops
   // The next job of this worker's own: from its deque, or once in kInjectorInterval turns from
   // the injector first (jobs moved from the injector onto the deque do not count as turns).
