@@ -61,13 +61,10 @@ class Injector {
   void push_batch(const Job *jobs, std::size_t count);
 
   // Any thread. Moves up to `max` single jobs from one submission lane into `out`, looking at
-  // `home` first; returns how many. `gather` and `held`: see Lanes::pop.
-  std::size_t pop_from_lanes(Job *out, std::size_t max, std::size_t home, bool gather,
-                             Lanes::Consumer &held) noexcept {
-    return lanes_.pop(out, max, home, gather, held);
-  }
-  std::size_t pop_from_lanes(Job *out, std::size_t max, std::size_t home) noexcept {
-    return lanes_.pop(out, max, home);
+  // `home` first; returns how many. `gather`: see Lanes::pop.
+  std::size_t pop_from_lanes(Job *out, std::size_t max, std::size_t home,
+                             bool gather = false) noexcept {
+    return lanes_.pop(out, max, home, gather);
   }
 
   // Any thread. Takes one entry from the shards, looking at `home_shard` first. The entry is either
@@ -78,8 +75,6 @@ class Injector {
   // Any thread; a hint (exact only when no one pushes or pops meanwhile). Reads every lane's
   // publication first (Lanes::looks_empty()).
   bool looks_empty() const noexcept;
-  // Any thread; a hint: jobs taken from a lane may be on their way to a deque (Lanes::in_transit).
-  bool lanes_in_transit() const noexcept { return lanes_.in_transit(); }
 
   std::size_t shards() const noexcept { return shards_.size(); }
 

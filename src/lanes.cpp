@@ -104,49 +104,31 @@ std::uint64_t Lanes::accepted() const noexcept {
   return total;
 }
 
-void Lanes::Consumer::release() noexcept {
-  if (side_ == nullptr) return;
-  unlock(*side_);
-  side_ = nullptr;
-}
-
-std::size_t Lanes::pop(Job *out, std::size_t max, std::size_t home, bool gather,
-                       Consumer &held) noexcept {
-  assert(held.side_ == nullptr && "one lane at a time");
+std::size_t Lanes::pop(Job *out, std::size_t max, std::size_t home, bool gather) noexcept {
   for (std::size_t i = 0; i < count_; ++i) {
     Lane &lane = lanes_[(home + i) % count_];
     if (lane.ring.empty() || !try_lock(lane.consuming)) continue;
     std::size_t most = max;
     if (gather) {
-      std::size_t queued = lane.ring.read_available();
-      if (queued == 1) {
+      std::size_t held = lane.ring.read_available();
+      if (held == 1) {
         most = 1;  // a lone job (a round trip): no one to wait for
       } else {
         for (unsigned round = 0, stalled = 0;
-             queued < max && round < kGatherRounds && stalled < kStallRounds; ++round) {
+             held < max && round < kGatherRounds && stalled < kStallRounds; ++round) {
           cpu_pause();
           const std::size_t now = lane.ring.read_available();
-          stalled = now == queued ? stalled + 1 : 0;
-          queued = now;
+          stalled = now == held ? stalled + 1 : 0;
+          held = now;
         }
       }
     }
     const std::size_t taken = lane.ring.pop(out, most);
-    count_shared_write(SharedLine::lane, 2);  // the consumer-side lock and the read index
-    if (taken != 0) {
-      held.side_ = &lane.consuming;
-      return taken;
-    }
     unlock(lane.consuming);
+    count_shared_write(SharedLine::lane, 2);  // the consumer-side lock and the read index
+    if (taken != 0) return taken;
   }
   return 0;
-}
-
-bool Lanes::in_transit() const noexcept {
-  for (std::size_t i = 0; i < count_; ++i) {
-    if (lanes_[i].consuming.load(std::memory_order_acquire)) return true;
-  }
-  return false;
 }
 
 bool Lanes::looks_empty() const noexcept {

@@ -88,23 +88,7 @@ class Lanes {
   // take-back). seq_cst loads: see Producer::accept().
   std::uint64_t accepted() const noexcept;
 
-  // A lane's consumer side, held by the thread that took jobs from it until those jobs are in a
-  // queue again (on its deque), so that in_transit() can tell. Released when it goes.
-  class Consumer {
-   public:
-    Consumer() noexcept = default;
-    Consumer(const Consumer &) = delete;
-    Consumer &operator=(const Consumer &) = delete;
-    ~Consumer() { release(); }
-    void release() noexcept;
-
-   private:
-    friend class Lanes;
-    std::atomic<bool> *side_ = nullptr;
-  };
-
   // Any thread. Moves up to `max` jobs from one lane, `home` first, into `out`; returns how many.
-  // With `held`, the lane's consumer side stays locked until `held` is released.
   // With `gather`, a lane holding one job gives just that one, and a lane holding more (its
   // producer is at work) is first given a moment to fill: the caller pauses while the lane keeps
   // growing, until it holds `max` (at most kGatherRounds pauses, and no more than kStallRounds in
@@ -112,12 +96,7 @@ class Lanes {
   // elsewhere meanwhile. Taken one at a time as they come, a stream's jobs move the ring's
   // indices and slots between the producer's core and the workers' once per job; gathered, once
   // per `max` jobs.
-  std::size_t pop(Job *out, std::size_t max, std::size_t home, bool gather = false) noexcept {
-    Consumer held;
-    return pop(out, max, home, gather, held);
-  }
-  std::size_t pop(Job *out, std::size_t max, std::size_t home, bool gather,
-                  Consumer &held) noexcept;
+  std::size_t pop(Job *out, std::size_t max, std::size_t home, bool gather = false) noexcept;
 
   static constexpr unsigned kGatherRounds = 64;  // ~1.7 us of pauses on this project's CI machine
   static constexpr unsigned kStallRounds = 8;    // ~0.2 us: a producer that stopped
@@ -126,13 +105,6 @@ class Lanes {
   // producer lock (seq_cst) before its ring: the second half of the sleep protocol's pair with
   // Producer::release(), for the last searcher's re-check (sleep.md, "Why no wake-up is lost").
   bool looks_empty() const noexcept;
-
-  // Any thread; a hint: whether some thread holds a lane's consumer side, with jobs it took that
-  // may be on their way to its deque (Consumer). A look for normal work reads this after
-  // looks_empty() and before the deques: a lane seen emptied by a taker is then followed either by
-  // the taker's held side or by its jobs on the deque (the side is given back after the push).
-  // Not part of the sleep protocol's looks (those jobs are announced once on the deque).
-  bool in_transit() const noexcept;
 
   std::size_t count() const noexcept { return count_; }
 

@@ -323,11 +323,10 @@ bool Pool::work_visible() const noexcept {
 
 bool Pool::normal_work_visible() const noexcept {
   if (!injector_.looks_empty()) return true;
-  // Before the deques: jobs a worker took from a lane are in no queue until they are on its deque
-  // (a low job taken meanwhile would overtake them).
-  if (injector_.lanes_in_transit()) return true;
   for (const auto &worker : workers_) {
-    if (!worker->deque().looks_empty()) return true;
+    // Before its deque: jobs a worker takes along from the injector are in no queue until they
+    // are on its deque (a low job taken meanwhile would overtake them).
+    if (worker->carrying() || !worker->deque().looks_empty()) return true;
   }
   return false;
 }

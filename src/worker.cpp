@@ -358,6 +358,15 @@ Job Worker::search(SpinWait &spin) noexcept {
 }
 
 Job Worker::take_from_injector(Take take) noexcept {
+  // What this take moves along (a refill, a batch) is in no queue until it is on our deque: say so
+  // for that long (carrying()). seq_cst, before the take's writes to the injector.
+  carrying_.store(true, std::memory_order_seq_cst);
+  const Job job = take_from_lanes_or_shards(take);
+  carrying_.store(false, std::memory_order_release);
+  return job;
+}
+
+Job Worker::take_from_lanes_or_shards(Take take) noexcept {
   const std::size_t home = index_ % pool_.injector_.shards();
   ++injector_turns_;
   // Lanes and shards take turns going first, so that a steady stream through one of them cannot
@@ -375,17 +384,11 @@ Job Worker::take_from_injector(Take take) noexcept {
 Job Worker::take_from_lanes(std::size_t home, Take take) noexcept {
   Job taken[kRefill];
   const std::size_t most = take == Take::one ? 1 : kRefill;
-  // The lane's consumer side stays held until the jobs taken along are on our deque: until then
-  // they are in no queue, and a look for normal work before a low job is taken counts the held
-  // side as normal work instead (Pool::normal_work_visible()).
-  Lanes::Consumer held;
-  const std::size_t count =
-      pool_.injector_.pop_from_lanes(taken, most, home, take == Take::gather, held);
+  const std::size_t count = pool_.injector_.pop_from_lanes(taken, most, home, take == Take::gather);
   if (count == 0) return Job{};
   stats_.from_injector.add(count);
   note_injector_take(count);
-  spill(taken + 1, count - 1, &held);
-  held.release();
+  spill(taken + 1, count - 1);
   return taken[0];
 }
 
@@ -431,7 +434,7 @@ void Worker::unpack(Batch *batch) noexcept {
   Batch::release(batch);
 }
 
-void Worker::spill(const Job *jobs, std::size_t count, Lanes::Consumer *held) noexcept {
+void Worker::spill(const Job *jobs, std::size_t count) noexcept {
   if (count == 0) return;
   // These are outside jobs: the next look at the injector for fairness's sake can wait until the
   // worker has run them too (a worker that just unpacked a batch of 1,000 pulled the next batch
@@ -445,7 +448,6 @@ void Worker::spill(const Job *jobs, std::size_t count, Lanes::Consumer *held) no
     // The deque cannot grow. These jobs were accepted, so they run here rather than get lost. As
     // jobs, not as a searcher: one that waits would otherwise sleep still counted as searching,
     // and submissions would wake nobody.
-    if (held != nullptr) held->release();
     stop_searching();
     for (std::size_t i = 0; i < count; ++i) run(jobs[i]);
     return;

@@ -149,6 +149,10 @@ class alignas(kCacheLine) Worker {
   // pool is traced.
   bool observed() const noexcept { return observed_; }
 
+  // Any thread; a hint: whether this worker is taking jobs from the injector that it may carry
+  // along onto its deque, and that are in no queue meanwhile (Pool::normal_work_visible()).
+  bool carrying() const noexcept { return carrying_.load(std::memory_order_seq_cst); }
+
   // Admission for jobs a carrier publishes later (Pool::admit()), on this worker's ledger as if its
   // running job spawned them, and taking them back (unadmit) when they cannot be kept.
   void admit(std::uint64_t count) noexcept {
@@ -247,13 +251,12 @@ class alignas(kCacheLine) Worker {
   // (Lanes::pop) and a shard gives one job; `one`: one job. A batch always comes whole.
   enum class Take { refill, gather, one };
   Job take_from_injector(Take take = Take::refill) noexcept;
+  Job take_from_lanes_or_shards(Take take) noexcept;  // take_from_injector() without carrying_
   Job take_from_lanes(std::size_t home, Take take) noexcept;
   Job take_from_shards(std::size_t home, Take take) noexcept;
   Job steal_from_peers() noexcept;
   void unpack(Batch *batch) noexcept;
-  // `held`: the lane the jobs came from, whose consumer side is given back before the jobs run
-  // here when the deque cannot take them (a job must not run while a lane waits on it).
-  void spill(const Job *jobs, std::size_t count, Lanes::Consumer *held = nullptr) noexcept;
+  void spill(const Job *jobs, std::size_t count) noexcept;
   bool park() noexcept;  // false: the pool stops
   // The next job of this worker's own: from its deque, or once in kInjectorInterval turns from
   // the injector first (jobs moved from the injector onto the deque do not count as turns).
@@ -368,6 +371,8 @@ class alignas(kCacheLine) Worker {
   // Owner only: own-deque turns (pop_own() calls) before the next look at the injector.
   std::uint32_t own_turns_left_ = kInjectorInterval;
   bool took_along_ = false;  // owner only: spill() moved injector jobs onto the deque
+  // Owner writes, any thread reads: take_from_injector() is under way (carrying()).
+  std::atomic<bool> carrying_{false};
   // Owner only: the looks for a job this worker made while low jobs waited without a break, since
   // it last took one (the low level's ageing: priority.hpp).
   std::uint32_t looked_while_low_waits_ = 0;
