@@ -123,6 +123,30 @@ Sleep::ParkTicket Sleep::prepare_park(std::size_t worker, bool searching_now) no
   return ParkTicket{false, !searching_now || searching(before) == 1};
 }
 
+bool Sleep::unpark_self(std::size_t worker) noexcept {
+  assert(worker < workers_);
+  count_shared_write(SharedLine::sleep_lock);
+  std::lock_guard lock(mutex_);
+  // The same condition as wake()'s, read under the same lock: where notify_work() would wake
+  // nobody, a searcher finds the work, and the caller sleeps as it would have.
+  if (!should_wake(state_.load(std::memory_order_seq_cst))) return false;
+  const auto self = static_cast<std::uint32_t>(worker);
+  if (const auto parked = std::find(parked_.begin(), parked_.end(), self);
+      parked != parked_.end()) {
+    parked_.erase(parked);
+  } else if (const auto waiting = std::find(waiting_.begin(), waiting_.end(), self);
+             waiting != waiting_.end()) {
+    *waiting = waiting_.back();
+    waiting_.pop_back();
+    parkers_[worker].waiting_on = nullptr;
+  } else {
+    return false;  // a waker took us off the list: its token is on its way
+  }
+  count_shared_write(SharedLine::sleep_state);
+  state_.fetch_add(kUnparkedOne + kSearchingOne, std::memory_order_seq_cst);
+  return true;
+}
+
 void Sleep::register_waiting(std::size_t worker, const void *latch, bool searching) noexcept {
   assert(worker < workers_ && latch != nullptr);
   assert(!stopping_ && "the pool stops only once no job is left, and a waiter is inside one");

@@ -65,9 +65,18 @@ class Sleep {
 
   // A worker that found nothing registers as parked: a searcher after its spin, or a worker the
   // searcher cap kept from searching (`searching` false). Unless `stopping`, it must then (if
-  // `must_recheck`) re-check for work and call notify_work() if it finds any, and then call
-  // wait(). From this call on, the worker is counted as parked and searching no more.
+  // `must_recheck`) re-check for work and call unpark_self() if it finds any, and then, unless
+  // that returned true, call wait(). From this call on, the worker is counted as parked and
+  // searching no more.
   ParkTicket prepare_park(std::size_t worker, bool searching) noexcept;
+
+  // A parked or waiting sleeper whose re-check found work, in place of notify_work(): if a waker
+  // would wake someone now (no worker searching), it takes itself off its list and counts as
+  // awake and searching, as if woken for work, and returns true. notify_work() would have woken
+  // the last worker to park, which need not be the caller: the caller then slept, and the other
+  // woke to find the work taken (a wake-up no submission asked for). False when a searcher will
+  // find the work, or a waker chose the caller already: then the caller calls wait() as before.
+  bool unpark_self(std::size_t worker) noexcept;
 
   // A worker waiting for the latch whose address is `latch` (Latch::announce_sleeper() done), with
   // nothing to help with, registers as a waiting sleeper, unless `opened()` (read under the lock
@@ -75,7 +84,8 @@ class Sleep {
   // its opening would not look for sleepers (Latch::sleeper_announced()): then it returns false
   // and nothing changed. `searching`: whether the worker counts as searching now
   // (it was woken for work and found none). On true, the worker must re-check every queue and
-  // call notify_work() if it finds work (sleep.md, "Waiting sleepers"), then call wait().
+  // call unpark_self() if it finds work (sleep.md, "Waiting sleepers"), then, unless that returned
+  // true, call wait().
   template <class Opened>
   bool prepare_wait(std::size_t worker, const void *latch, bool searching, Opened opened) {
     std::lock_guard lock(mutex_);

@@ -146,8 +146,9 @@ Sleep::Wake Worker::sleep_until_work_or(Latch &latch, Deadline deadline) noexcep
   }
   searching_ = false;  // registered: no longer counted as searching (if we were)
   // We no longer count as awake: work published before our registration may have found us awake
-  // and woken nobody. Look again, as the last searcher does before it parks (sleep.md).
-  if (pool_.work_visible()) sleep_.notify_work();
+  // and woken nobody. Look again, as the last searcher does before it parks (sleep.md), and if
+  // there is work, stay awake for it rather than wake a peer.
+  if (pool_.work_visible() && sleep_.unpark_self(index_)) return Sleep::Wake::work;
   stats_.parks.add();
   return sleep_recorded([&] { return sleep_.wait(index_, deadline); });
 }
@@ -507,7 +508,12 @@ bool Worker::park() noexcept {
   // The last searcher to give up, and a worker that never searched (the cap), re-check everything
   // after registering as parked: a job published before a submitter could see us parked is found
   // here (see sleep.md).
-  if (ticket.must_recheck && pool_.work_visible()) sleep_.notify_work();
+  // What it finds, it takes itself: waking a peer instead would leave one worker woken for
+  // nothing (sleep.md).
+  if (ticket.must_recheck && pool_.work_visible() && sleep_.unpark_self(index_)) {
+    searching_ = true;  // counted as a worker woken for work
+    return true;
+  }
   stats_.parks.add();
   const Sleep::Wake why = sleep_recorded([&] { return sleep_.wait(index_); });
   searching_ = why == Sleep::Wake::work;  // the waker counted us as searching
