@@ -13,6 +13,7 @@
 //   store and load. Under C++20 all seq_cst operations lie in one total order, which gives the
 //   same store-load ordering the fences give, and ThreadSanitizer understands it (it does not model
 //   standalone fences). On x86-64 this is the same code: one locked instruction on the owner's pop.
+//   The push's store is release, as in the paper (kLightPushes, below).
 // - The paper's `consume` load of the array is `acquire`.
 // - A slot is two relaxed atomics rather than one 16-byte atomic (which would need a lock or a
 //   cmpxchg16b per read). A thief may read the two halves torn only if the owner overwrote the slot
@@ -40,6 +41,18 @@ namespace tp::detail {
 
 inline constexpr std::size_t kCacheLine = 64;
 
+// Whether push() publishes with a plain release store (a "light push") rather than a seq_cst one.
+// A join pushes once and pops once; the seq_cst store was a locked instruction (xchg) on every
+// join, and fib(30) ran 1.46x as fast without it (sleep.md, "Light pushes"). The sleep protocol
+// then covers the store-load race with a timed re-check of sleepers instead of a fence. Not under
+// ThreadSanitizer: it cannot follow an argument that rests on stores draining in bounded time, so
+// its builds keep the seq_cst store and the fence-free argument it checks.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr bool kLightPushes = false;
+#else
+inline constexpr bool kLightPushes = true;
+#endif
+
 class StealEpochs;
 
 class StealingDeque {
@@ -57,7 +70,8 @@ class StealingDeque {
   StealingDeque &operator=(const StealingDeque &) = delete;
 
   // Owner only. Throws std::bad_alloc when the deque is full and cannot grow; the job is then not
-  // in the deque and nothing already in it is lost. Publishes with a seq_cst store. Inline, as
+  // in the deque and nothing already in it is lost. Publishes with a release store (a seq_cst one
+  // where !kLightPushes): see republish() for the sleep protocol's side. Inline, as
   // pop() is: a join is a push and a pop, and as calls they cost a third of its instructions
   // (the register saves that the grow path forces on a function of its own; callgrind).
   void push(Job job) {
@@ -72,11 +86,24 @@ class StealingDeque {
     }
     ring->put(bottom, job);
     // Publishes the slot (and everything the submitter wrote before, e.g. the job's argument) to
-    // the thief that acquires `bottom_`. The paper needs only release here; seq_cst also makes the
-    // push the first half of the sleep protocol's store-load pair (Sleep::notify_pushed()), which
-    // then needs no fence. On x86-64 that is one xchg instead of a mov, and no shared line is
-    // written.
-    bottom_.store(bottom + 1, std::memory_order_seq_cst);
+    // the thief that acquires `bottom_`: the paper needs only release. The signal fence keeps the
+    // compiler from moving the sleep protocol's load of its state (Sleep::notify_pushed()) above
+    // this store; the processor may still, which sleep.md's "Light pushes" allows for.
+    if constexpr (kLightPushes) {
+      bottom_.store(bottom + 1, std::memory_order_release);
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+    } else {
+      bottom_.store(bottom + 1, std::memory_order_seq_cst);
+    }
+  }
+
+  // Owner only, after a light push, when the sleep protocol finds a worker asleep: stores bottom
+  // again, unchanged, with seq_cst. That makes the push the first half of the protocol's
+  // store-load pair (a seq_cst store, then a seq_cst load of the sleep state), as a seq_cst push
+  // is: on x86-64 the xchg that a light push leaves out, paid only while some worker sleeps.
+  void republish() noexcept {
+    assert(called_by_owner());
+    bottom_.store(bottom_.load(std::memory_order_relaxed), std::memory_order_seq_cst);
   }
 
   // Owner only. Pushes `count` jobs in order (the last one is popped first) with one publishing

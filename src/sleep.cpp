@@ -112,7 +112,7 @@ Sleep::ParkTicket Sleep::prepare_park(std::size_t worker, bool searching_now) no
     std::lock_guard lock(mutex_);
     // Checked under the lock that stop_all() takes: a worker either sees stopping_ here, or is
     // listed by the time stop_all() looks, and is woken by it.
-    if (stopping_) return ParkTicket{true, false};
+    if (stopping_) return ParkTicket{true, false, false};
     before = state_.fetch_sub(kUnparkedOne + (searching_now ? kSearchingOne : 0),
                               std::memory_order_seq_cst);
     assert(!searching_now || searching(before) >= 1);
@@ -120,7 +120,7 @@ Sleep::ParkTicket Sleep::prepare_park(std::size_t worker, bool searching_now) no
   }
   // A worker that was not searching was counted as running by every publisher until now: like a
   // waiting sleeper, it re-checks whatever the other searchers do.
-  return ParkTicket{false, !searching_now || searching(before) == 1};
+  return ParkTicket{false, !searching_now || searching(before) == 1, unparked(before) > 1};
 }
 
 bool Sleep::unpark_self(std::size_t worker) noexcept {
@@ -147,7 +147,7 @@ bool Sleep::unpark_self(std::size_t worker) noexcept {
   return true;
 }
 
-void Sleep::register_waiting(std::size_t worker, const void *latch, bool searching) noexcept {
+bool Sleep::register_waiting(std::size_t worker, const void *latch, bool searching) noexcept {
   assert(worker < workers_ && latch != nullptr);
   assert(!stopping_ && "the pool stops only once no job is left, and a waiter is inside one");
   // The same seq_cst RMW as a parking searcher's: the first half of the Dekker pair with
@@ -159,6 +159,7 @@ void Sleep::register_waiting(std::size_t worker, const void *latch, bool searchi
   assert(unparked(before) >= 1 && (!searching || this->searching(before) >= 1));
   parkers_[worker].waiting_on = latch;
   waiting_.push_back(static_cast<std::uint32_t>(worker));
+  return unparked(before) > 1;
 }
 
 void Sleep::wake_waiters_of(const void *latch) noexcept {
@@ -210,6 +211,16 @@ Sleep::Wake Sleep::wait(std::size_t worker, Deadline deadline) noexcept {
     } else {
       return wait(worker);  // a waker took us off the list: its token is on its way
     }
+  }
+  return wait(worker);  // the token is set: take it as an untimed wait does
+}
+
+Sleep::Wake Sleep::wait_at_most(std::size_t worker, Deadline until) noexcept {
+  std::atomic<std::uint32_t> &token = parkers_[worker].token;
+  while (token.load(std::memory_order_acquire) == 0) {
+    if (until.passed()) return Wake::none;  // still listed: a waker may choose us yet
+    const timespec left = until.remaining();
+    futex_wait(token, 0, &left);  // a wake, a signal, the timeout, or the token changed
   }
   return wait(worker);  // the token is set: take it as an untimed wait does
 }

@@ -48,6 +48,22 @@ class Sleep {
       wake(1);
   }
 
+  // The same, right after a light push onto `deque` (StealingDeque::push() where kLightPushes):
+  // the fork-join hot path. While every worker is awake this is one plain load: a worker that goes
+  // to sleep later re-checks once after kLightPushRecheck, by when the push is visible to it
+  // (sleep.md, "Light pushes"). While some worker sleeps, the push is published again with seq_cst
+  // when a searcher might otherwise miss it, and then this is notify_pushed().
+  void notify_pushed_light(StealingDeque &deque) noexcept {
+    std::uint64_t state = state_.load(std::memory_order_seq_cst);
+    if (unparked(state) == workers_) [[likely]]
+      return;
+    if (searching(state) != 0) {
+      deque.republish();
+      state = state_.load(std::memory_order_seq_cst);
+    }
+    if (should_wake(state)) wake(1);
+  }
+
   // The worker found no work in its own deque and starts looking elsewhere, unless half the
   // workers (at least one) search already: then false, and nothing changed (tokio's cap: more
   // searchers find no more work, they only read every deque's lines and take them from their
@@ -61,6 +77,7 @@ class Sleep {
   struct ParkTicket {
     bool stopping;      // the pool is stopping: do not park, exit the worker loop
     bool must_recheck;  // the caller was the last searcher, or no searcher: re-check for work
+    bool others_awake;  // another worker was awake: a light push of its may still be on its way
   };
 
   // A worker that found nothing registers as parked: a searcher after its spin, or a worker the
@@ -86,11 +103,13 @@ class Sleep {
   // (it was woken for work and found none). On true, the worker must re-check every queue and
   // call unpark_self() if it finds work (sleep.md, "Waiting sleepers"), then, unless that returned
   // true, call wait().
+  // `others_awake` is set as ParkTicket's is.
   template <class Opened>
-  bool prepare_wait(std::size_t worker, const void *latch, bool searching, Opened opened) {
+  bool prepare_wait(std::size_t worker, const void *latch, bool searching, Opened opened,
+                    bool &others_awake) {
     std::lock_guard lock(mutex_);
     if (opened()) return false;
-    register_waiting(worker, latch, searching);
+    others_awake = register_waiting(worker, latch, searching);
     return true;
   }
 
@@ -100,6 +119,11 @@ class Sleep {
   // chose it first (then it gets the waker's reason, as without a deadline).
   Wake wait(std::size_t worker) noexcept;
   Wake wait(std::size_t worker, Deadline deadline) noexcept;
+
+  // As wait(), but once `until` passes the worker stays listed and gets Wake::none: a sleeper's
+  // first wait when others were awake as it registered, before its re-check (sleep.md, "Light
+  // pushes").
+  Wake wait_at_most(std::size_t worker, Deadline until) noexcept;
 
   // Any thread that opened a latch whose waiters may sleep here (Latch::finish()): wakes every
   // worker sleeping for it. `latch` is only compared, never read: the latch may be gone already.
@@ -120,7 +144,7 @@ class Sleep {
     return searching(state) == 0 && unparked(state) < workers_;
   }
   void wake(unsigned sleepers) noexcept;
-  void register_waiting(std::size_t worker, const void *latch, bool searching) noexcept;
+  bool register_waiting(std::size_t worker, const void *latch, bool searching) noexcept;
   void unpark(std::size_t worker, Wake why) noexcept;
   bool withdraw_waiting(std::size_t worker) noexcept;  // false: a waker chose it first
 

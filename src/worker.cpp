@@ -104,7 +104,7 @@ bool Worker::wait_until(Latch &latch, Deadline deadline) noexcept {
     if (!job) job = pop_own();  // first the jobs this worker pushed: usually the one we wait for
     if (!job) {
       job = take_from_injector();
-      if (job && !deque_.looks_empty()) sleep_.notify_pushed();  // a refill: share it
+      if (job && !deque_.looks_empty()) sleep_.notify_pushed_light(deque_);  // a refill: share it
     }
     if (!job) job = steal_from_peers();
     if (!job) job = take_low_if_nothing_else();
@@ -140,8 +140,9 @@ bool Worker::wait_until(Latch &latch, Deadline deadline) noexcept {
 Sleep::Wake Worker::sleep_until_work_or(Latch &latch, Deadline deadline) noexcept {
   deque_.trim();  // empty (nothing to help with): its memory comes back while we sleep
   if (!latch.announce_sleeper()) return Sleep::Wake::none;
-  if (!sleep_.prepare_wait(index_, &latch, searching_,
-                           [&] { return !latch.sleeper_announced(); })) {
+  bool others_awake = false;
+  if (!sleep_.prepare_wait(
+          index_, &latch, searching_, [&] { return !latch.sleeper_announced(); }, others_awake)) {
     return Sleep::Wake::none;
   }
   searching_ = false;  // registered: no longer counted as searching (if we were)
@@ -150,7 +151,22 @@ Sleep::Wake Worker::sleep_until_work_or(Latch &latch, Deadline deadline) noexcep
   // there is work, stay awake for it rather than wake a peer.
   if (pool_.work_visible() && sleep_.unpark_self(index_)) return Sleep::Wake::work;
   stats_.parks.add();
-  return sleep_recorded([&] { return sleep_.wait(index_, deadline); });
+  return sleep_recorded([&] { return wait_for_token(others_awake, deadline); });
+}
+
+Sleep::Wake Worker::wait_for_token(bool others_awake, Deadline deadline) noexcept {
+  if (kLightPushes && others_awake) {
+    // A peer awake when we registered may have pushed a job with a light push that our re-check
+    // could not see yet, having read the state before we registered (sleep.md, "Light pushes").
+    // A store is visible to every thread long before kLightPushRecheck: look once more then.
+    const Deadline recheck = Deadline::after(kLightPushRecheckNs);
+    if (recheck.at() < deadline.at()) {
+      const Sleep::Wake why = sleep_.wait_at_most(index_, recheck);
+      if (why != Sleep::Wake::none) return why;
+      if (pool_.work_visible() && sleep_.unpark_self(index_)) return Sleep::Wake::work;
+    }
+  }
+  return sleep_.wait(index_, deadline);
 }
 
 bool Worker::start_searching() noexcept {
@@ -181,7 +197,7 @@ Job Worker::pop_own() noexcept {
     took_along_ = false;
     if (Job job = take_from_injector(Take::one)) {
       // A batch came with it, onto our deque: announce it, as a quiet worker does (sleep.md).
-      if (took_along_) sleep_.notify_pushed();
+      if (took_along_) sleep_.notify_pushed_light(deque_);
       return job;
     }
   }
@@ -246,7 +262,7 @@ Status Worker::spawn(const Job *jobs, std::size_t count) noexcept {
   if (tsan_edges_ != nullptr) [[unlikely]]
     tsan::release(&tsan_edges_->submitted);
   deque_.push_many(jobs, count);
-  sleep_.notify_pushed();
+  sleep_.notify_pushed_light(deque_);
   return Status::ok;
 }
 
@@ -319,7 +335,7 @@ Job Worker::look_quietly(SpinWait &spin, unsigned quiet_rounds) noexcept {
       // deque, where the last searcher's re-check can miss them and park, and a quiet worker is
       // no searcher whose hand-off would cover them: announce them (seq_cst push, then seq_cst
       // load).
-      if (!deque_.looks_empty()) sleep_.notify_pushed();
+      if (!deque_.looks_empty()) sleep_.notify_pushed_light(deque_);
       return job;
     }
     if (Job job = steal_from_peers()) return job;
@@ -340,7 +356,7 @@ Job Worker::poll_injector(SpinWait &spin) noexcept {
     took_along_ = false;
     if (Job job = take_from_injector()) {
       // Not a searcher: what it took along onto its deque is announced, as a quiet worker's is.
-      if (took_along_) sleep_.notify_pushed();
+      if (took_along_) sleep_.notify_pushed_light(deque_);
       return job;
     }
     if (Job job = take_low_if_nothing_else()) return job;
@@ -515,7 +531,8 @@ bool Worker::park() noexcept {
     return true;
   }
   stats_.parks.add();
-  const Sleep::Wake why = sleep_recorded([&] { return sleep_.wait(index_); });
+  const Sleep::Wake why =
+      sleep_recorded([&] { return wait_for_token(ticket.others_awake, Deadline::never()); });
   searching_ = why == Sleep::Wake::work;  // the waker counted us as searching
   return why != Sleep::Wake::stop;
 }

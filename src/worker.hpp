@@ -45,6 +45,12 @@ inline constexpr std::size_t kRefill = 8;
 // join path: a join takes its second half back with its own pop.
 inline constexpr std::uint32_t kInjectorInterval = 61;
 
+// How long a sleeper that registered while peers were awake waits before it looks for work once
+// more: the bound on how long a light push (deque.hpp, kLightPushes) that raced with its
+// registration can go unnoticed (sleep.md, "Light pushes"). A store leaves a core's store buffer
+// in well under a microsecond; a millisecond is a wide margin and costs an idle worker one wake-up.
+inline constexpr std::uint64_t kLightPushRecheckNs = 1'000'000;
+
 // The worker the current thread is, if any (a thread is a worker of at most one pool). Defined
 // here, constant-initialised, so that the hot paths (every join and spawn asks) read it inline.
 // initial-exec: a direct read at a fixed offset from the thread pointer instead of a
@@ -119,7 +125,7 @@ class alignas(kCacheLine) Worker {
       if (counted) cancel_spawned(1);
       return Status::out_of_memory;
     }
-    sleep_.notify_pushed();
+    sleep_.notify_pushed_light(deque_);
     return Status::ok;
   }
   Status spawn(const Job *jobs, std::size_t count) noexcept;  // count >= 2: one publishing push
@@ -287,6 +293,9 @@ class alignas(kCacheLine) Worker {
     }
   }
   // Sleeps through `wait` (a Sleep::wait() call); in the trace, when it is on, as a park span.
+  // Sleeps until a waker's token or `deadline`, as Sleep::wait() does; but a sleeper that
+  // registered while `others_awake` looks for work once more after kLightPushRecheckNs.
+  Sleep::Wake wait_for_token(bool others_awake, Deadline deadline) noexcept;
   template <class Wait>
   Sleep::Wake sleep_recorded(Wait wait) noexcept {
     if (trace_ == nullptr) return wait();
