@@ -137,8 +137,8 @@ Status Pool::submit_from_outside(const Job *jobs, std::size_t count) noexcept {
         return Status::shutdown;
       }
       lane.push(jobs[0]);
-      // Giving the lane back is a seq_cst store, like a deque's push: a seq_cst load of the
-      // sleep state pairs with it (sleep.md).
+      // Giving the lane back is a seq_cst store: a seq_cst load of the sleep state pairs with it
+      // (sleep.md).
       lane.release();
       sleep_.notify_pushed();
       return Status::ok;

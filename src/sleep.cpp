@@ -217,6 +217,8 @@ Sleep::Wake Sleep::wait(std::size_t worker, Deadline deadline) noexcept {
 
 Sleep::Wake Sleep::wait_at_most(std::size_t worker, Deadline until) noexcept {
   std::atomic<std::uint32_t> &token = parkers_[worker].token;
+  SpinWait spin(kTokenSpinRounds);  // as wait() does, for a wake-up that comes right away
+  spin.until([&] { return token.load(std::memory_order_acquire) != 0; });
   while (token.load(std::memory_order_acquire) == 0) {
     if (until.passed()) return Wake::none;  // still listed: a waker may choose us yet
     const timespec left = until.remaining();

@@ -50,7 +50,7 @@ class Sleep {
 
   // The same, right after a light push onto `deque` (StealingDeque::push() where kLightPushes):
   // the fork-join hot path. While every worker is awake this is one plain load: a worker that goes
-  // to sleep later re-checks once after kLightPushRecheck, by when the push is visible to it
+  // to sleep later re-checks once after kLightPushRecheckNs, by when the push is visible to it
   // (sleep.md, "Light pushes"). While some worker sleeps, the push is published again with seq_cst
   // when a searcher might otherwise miss it, and then this is notify_pushed().
   void notify_pushed_light(StealingDeque &deque) noexcept {

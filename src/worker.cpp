@@ -158,7 +158,7 @@ Sleep::Wake Worker::wait_for_token(bool others_awake, Deadline deadline) noexcep
   if (kLightPushes && others_awake) {
     // A peer awake when we registered may have pushed a job with a light push that our re-check
     // could not see yet, having read the state before we registered (sleep.md, "Light pushes").
-    // A store is visible to every thread long before kLightPushRecheck: look once more then.
+    // A store is visible to every thread long before kLightPushRecheckNs: look once more then.
     const Deadline recheck = Deadline::after(kLightPushRecheckNs);
     if (recheck.at() < deadline.at()) {
       const Sleep::Wake why = sleep_.wait_at_most(index_, recheck);
@@ -267,7 +267,7 @@ Status Worker::spawn(const Job *jobs, std::size_t count) noexcept {
 }
 
 void Worker::count_spawned_beyond_unreported(std::uint64_t count) noexcept {
-  // On this worker's own line; before the job becomes visible (its push is a seq_cst store).
+  // On this worker's own line; before the job becomes visible (its push is a release store).
   counts_.spawned.store(counts_.spawned.load(std::memory_order_relaxed) + (count - unreported_),
                         std::memory_order_release);
   unreported_ = 0;
@@ -333,8 +333,7 @@ Job Worker::look_quietly(SpinWait &spin, unsigned quiet_rounds) noexcept {
     if (Job job = take_from_injector(Take::gather)) {
       // Jobs taken along as a refill sat in no queue between the take and the push onto our
       // deque, where the last searcher's re-check can miss them and park, and a quiet worker is
-      // no searcher whose hand-off would cover them: announce them (seq_cst push, then seq_cst
-      // load).
+      // no searcher whose hand-off would cover them: announce them (sleep.md, "Light pushes").
       if (!deque_.looks_empty()) sleep_.notify_pushed_light(deque_);
       return job;
     }

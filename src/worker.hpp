@@ -292,10 +292,10 @@ class alignas(kCacheLine) Worker {
       stats_.exceptions.add();
     }
   }
-  // Sleeps through `wait` (a Sleep::wait() call); in the trace, when it is on, as a park span.
   // Sleeps until a waker's token or `deadline`, as Sleep::wait() does; but a sleeper that
   // registered while `others_awake` looks for work once more after kLightPushRecheckNs.
   Sleep::Wake wait_for_token(bool others_awake, Deadline deadline) noexcept;
+  // Sleeps through `wait` (a Sleep::wait() call); in the trace, when it is on, as a park span.
   template <class Wait>
   Sleep::Wake sleep_recorded(Wait wait) noexcept {
     if (trace_ == nullptr) return wait();

@@ -53,7 +53,7 @@ bool push_unannounced_while_the_peer_sleeps(Scene &scene) {
   SecondHalf record{&mark, &ran, &done};
   self->deque().push(record.job());
   // Block outside the pool, as a job waiting on a plain semaphore would.
-  const auto give_up = std::chrono::steady_clock::now() + 500ms;
+  const auto give_up = std::chrono::steady_clock::now() + 200ms;
   while (!done.done() && std::chrono::steady_clock::now() < give_up) {
     std::this_thread::sleep_for(100us);
   }
@@ -80,7 +80,7 @@ TEST(LightPushes, ASleeperThatRegisteredWhileAPeerWasAwakeLooksAgainAndTakesWhat
                    auto &shared = *static_cast<Scene *>(arg);
                    // A few tries: one fails only if this thread lost its core for longer than
                    // the peer's wait before its second look.
-                   while (shared.attempts < 5 && shared.taken_by_the_sleeper == 0) {
+                   while (shared.attempts < 20 && shared.taken_by_the_sleeper == 0) {
                      ++shared.attempts;
                      if (push_unannounced_while_the_peer_sleeps(shared))
                        ++shared.taken_by_the_sleeper;
