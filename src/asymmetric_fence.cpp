@@ -4,28 +4,16 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "tsan_edges.hpp"  // kBuiltWithTsan
+
 namespace tp::detail {
 
 namespace {
 
 long membarrier(int command) noexcept { return syscall(SYS_membarrier, command, 0U, 0); }
 
-bool thread_sanitizer() noexcept {
-#if defined(__SANITIZE_THREAD__)
-  return true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-  return true;
-#else
-  return false;
-#endif
-#else
-  return false;
-#endif
-}
-
 bool register_membarrier() noexcept {
-  if (thread_sanitizer()) return false;  // it cannot see the barrier: keep what it can check
+  if (tsan::kBuiltWithTsan) return false;  // it cannot see the barrier: keep what it can check
   const long supported = membarrier(MEMBARRIER_CMD_QUERY);
   if (supported < 0 || (supported & MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return false;
   return membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;

@@ -36,6 +36,7 @@
 
 #include "job.hpp"
 #include "shared_writes.hpp"
+#include "tsan_edges.hpp"  // kBuiltWithTsan
 
 namespace tp::detail {
 
@@ -46,19 +47,8 @@ inline constexpr std::size_t kCacheLine = 64;
 // join, and fib(30) ran 1.46x as fast without it (sleep.md, "Light pushes"). The sleep protocol
 // then covers the store-load race with a timed re-check of sleepers instead of a fence. Not under
 // ThreadSanitizer: it cannot follow an argument that rests on stores draining in bounded time, so
-// its builds keep the seq_cst store and the fence-free argument it checks. (GCC defines
-// __SANITIZE_THREAD__ under -fsanitize=thread; clang answers __has_feature.)
-#if defined(__SANITIZE_THREAD__)
-inline constexpr bool kLightPushes = false;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-inline constexpr bool kLightPushes = false;
-#else
-inline constexpr bool kLightPushes = true;
-#endif
-#else
-inline constexpr bool kLightPushes = true;
-#endif
+// its builds keep the seq_cst store and the fence-free argument it checks.
+inline constexpr bool kLightPushes = !tsan::kBuiltWithTsan;
 
 class StealEpochs;
 

@@ -6,19 +6,6 @@ namespace tp::detail::tsan {
 
 namespace {
 
-// GCC defines __SANITIZE_THREAD__ under -fsanitize=thread; clang answers __has_feature.
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kBuiltWithTsan = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kBuiltWithTsan = true;
-#else
-constexpr bool kBuiltWithTsan = false;
-#endif
-#else
-constexpr bool kBuiltWithTsan = false;
-#endif
-
 using Entry = void (*)(void *);
 
 Entry look_up(const char *name) noexcept {

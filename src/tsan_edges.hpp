@@ -35,6 +35,20 @@
 
 namespace tp::detail::tsan {
 
+// Whether this library is itself built with ThreadSanitizer. GCC defines __SANITIZE_THREAD__
+// under -fsanitize=thread; clang answers __has_feature.
+#if defined(__SANITIZE_THREAD__)
+inline constexpr bool kBuiltWithTsan = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+inline constexpr bool kBuiltWithTsan = true;
+#else
+inline constexpr bool kBuiltWithTsan = false;
+#endif
+#else
+inline constexpr bool kBuiltWithTsan = false;
+#endif
+
 struct Entries {
   void (*acquire)(void *address) = nullptr;
   void (*release)(void *address) = nullptr;
