@@ -13,14 +13,6 @@
 
 namespace tp::detail {
 
-namespace {
-
-// parallel_for aims at this many pieces per worker: enough for stealing to even out uneven
-// pieces, few enough that splitting costs little next to the work.
-constexpr std::size_t kPiecesPerWorker = 8;
-
-}  // namespace
-
 Status join_from_outside(Pool &pool, Job a, Job b) noexcept {
   Latch both_done(2);
   LatchedJob a_record{a.fn, a.arg, &both_done}, b_record{b.fn, b.arg, &both_done};
@@ -43,7 +35,8 @@ struct Loop {
   Pool *pool;
   RangeFn body;
   void *arg;
-  std::size_t grain;
+  std::size_t grain;  // 0: adaptive (split())
+  std::size_t workers;
   // The group whose job started the loop (null: none). Once it is cancelled, pieces that have not
   // started are skipped, and `skipped` says so (several pieces may set it at once).
   const Group *group;
@@ -54,7 +47,31 @@ struct Loop {
 struct Range {
   Loop *loop;
   std::size_t lo, hi;
+  // Adaptive loops only: how many more times the piece halves while nobody steals it, and the
+  // worker whose join made it (null: the thread that called parallel_for from outside).
+  std::size_t splits;
+  const Worker *made_by;
 };
+
+// Whether `range` halves; `splits` becomes its halves' budget. With a grain: down to `grain`
+// indices. Adaptive (grain 0), rayon's rule: the budget starts at the worker count and halves at
+// each split, so a loop that nobody steals from makes about two pieces per worker, whatever its
+// size; a piece that runs on another worker than the one that made it was stolen, which says
+// workers are idle, and it gets a fresh budget. A nested loop then costs a few joins where
+// splitting down to single indices cost one per index (I_skynet), and where workers are hungry it
+// still splits as finely as they steal.
+bool split(const Loop &loop, const Range &range, std::size_t &splits) noexcept {
+  const std::size_t size = range.hi - range.lo;
+  if (loop.grain != 0) return size > loop.grain;
+  if (size <= 1) return false;
+  if (range.made_by != nullptr && range.made_by != tls_worker) {  // stolen
+    splits = std::max(loop.workers, splits / 2);
+    return true;
+  }
+  if (splits == 0) return false;
+  splits /= 2;
+  return true;
+}
 
 void run_range(void *pointer) {
   const Range &range = *static_cast<const Range *>(pointer);
@@ -63,12 +80,14 @@ void run_range(void *pointer) {
     loop.skipped.store(true, std::memory_order_relaxed);
     return;
   }
-  if (range.hi - range.lo <= loop.grain) {
+  std::size_t splits = range.splits;
+  if (!split(loop, range, splits)) {
     if (range.lo < range.hi) loop.body(range.lo, range.hi, loop.arg);
     return;
   }
   const std::size_t mid = range.lo + (range.hi - range.lo) / 2;
-  Range left{&loop, range.lo, mid}, right{&loop, mid, range.hi};
+  Range left{&loop, range.lo, mid, splits, tls_worker},
+      right{&loop, mid, range.hi, splits, tls_worker};
   // On a worker a join cannot fail; it runs both halves whatever happens.
   join_inline(*loop.pool, Job{&run_range, &left}, Job{&run_range, &right});
 }
@@ -83,13 +102,15 @@ const void *parallel_for_body_of(Job job) noexcept {
 Status parallel_for(Pool &pool, std::size_t begin, std::size_t end, std::size_t grain, RangeFn body,
                     void *arg) noexcept {
   if (begin >= end) return Status::ok;
-  const std::size_t size = end - begin;
-  if (grain == 0) grain = std::max<std::size_t>(1, size / (pool.workers() * kPiecesPerWorker));
-  Loop loop{&pool, body, arg, grain, Group::running()};
+  Loop loop{&pool, body, arg, grain, pool.workers(), Group::running()};
   // The top-level split goes through join() like every other, so that from outside the pool both
   // halves are handed to the workers and the caller blocks, and on a worker nothing is allocated.
-  const std::size_t mid = size <= grain ? end : begin + size / 2;
-  Range left{&loop, begin, mid}, right{&loop, mid, end};
+  // From outside, the halves are handed in, not stolen: they count as made by no worker.
+  Worker *const self = Worker::current(&pool);
+  const Range whole{&loop, begin, end, loop.workers, self};
+  std::size_t splits = whole.splits;
+  const std::size_t mid = split(loop, whole, splits) ? begin + (end - begin) / 2 : end;
+  Range left{&loop, begin, mid, splits, self}, right{&loop, mid, end, splits, self};
   const Status status = join(pool, Job{&run_range, &left}, Job{&run_range, &right});
   if (status != Status::ok) return status;
   // After the join: every piece has finished, and the latch ordered their stores before this.

@@ -222,15 +222,54 @@ TEST(ParallelFor, NoPieceIsLargerThanTheGrain) {
   }
 }
 
-TEST(ParallelFor, GrainZeroMakesAboutEightPiecesPerWorker) {
-  for (std::size_t workers : {1u, 2u, 4u}) {
-    PoolPtr pool = make_pool(workers);
-    Coverage c(1 << 16);
-    ASSERT_EQ(tp_pool_parallel_for(pool.get(), 0, 1 << 16, 0, mark, &c), TP_OK);
-    // Halving down to size / (8 * workers) indices gives between 8 and 16 pieces per worker.
-    EXPECT_GE(c.pieces.load(), 8 * workers) << workers << " workers";
-    EXPECT_LE(c.pieces.load(), 16 * workers) << workers << " workers";
+// Grain 0 splits adaptively (src/join.cpp, split()). One worker cannot steal from itself: a loop
+// halves once, whatever its size, from outside and from inside a job.
+TEST(ParallelFor, GrainZeroOnOneWorkerMakesTwoPieces) {
+  PoolPtr pool = make_pool(1);
+  for (std::size_t size : {2u, 1000u, 1u << 20}) {
+    Coverage c(size);
+    expect_exact_cover(pool.get(), size, 0, size, 0, c);
+    EXPECT_EQ(c.pieces.load(), 2u) << size << " indices, from outside";
   }
+  struct Inside {
+    tp_pool *pool;
+    Coverage c{1 << 16};
+    tp_status status = TP_ERR_INVALID_ARGUMENT;
+  } inside{pool.get()};
+  auto loop = [](void *arg) {
+    auto *in = static_cast<Inside *>(arg);
+    in->status = tp_pool_parallel_for(in->pool, 0, 1 << 16, 0, mark, &in->c);
+  };
+  ASSERT_EQ(tp_pool_join(pool.get(), loop, &inside, [](void *) {}, nullptr), TP_OK);
+  EXPECT_EQ(inside.status, TP_OK);
+  EXPECT_EQ(inside.c.pieces.load(), 2u) << "from inside a job";
+}
+
+// A piece that another worker steals splits again: the first piece holds its worker until more
+// pieces than "two per worker" (4) have run, which only a stolen piece's fresh budget provides.
+// Without that rule the loop would make 4 pieces and this piece would wait out its deadline.
+TEST(ParallelFor, GrainZeroSplitsAStolenPieceAgain) {
+  Watchdog watchdog("GrainZeroSplitsAStolenPieceAgain");
+  PoolPtr pool = make_pool(2);
+  struct Hold {
+    Coverage c{1 << 12};
+    std::atomic<bool> released_by_others{false};
+  } hold;
+  auto body = [](std::size_t lo, std::size_t hi, void *arg) {
+    auto *h = static_cast<Hold *>(arg);
+    if (lo == 0) {
+      const auto deadline = std::chrono::steady_clock::now() + 10s;
+      while (h->c.pieces.load() < 5 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(1ms);
+      }
+      h->released_by_others.store(h->c.pieces.load() >= 5);
+    }
+    mark(lo, hi, &h->c);
+  };
+  ASSERT_EQ(tp_pool_parallel_for(pool.get(), 0, 1 << 12, 0, body, &hold), TP_OK);
+  EXPECT_TRUE(hold.released_by_others.load());
+  EXPECT_GT(hold.c.pieces.load(), 5u);
+  for (std::size_t i = 0; i < (1 << 12); ++i) ASSERT_EQ(hold.c.seen[i].load(), 1) << i;
 }
 
 TEST(ParallelFor, AnEmptyOrReversedRangeCallsNothing) {

@@ -311,7 +311,7 @@ class ThreadPool {
   }
 
   // Calls body(i) for every i in [begin, end), in parallel pieces of at most `grain` indices
-  // (0: chosen from the range and the worker count). Rethrows the first exception after every
+  // (0: adaptive, as rayon's: about two per worker, more where workers steal). Rethrows the first exception after every
   // piece finished (a piece stops at its first exception). Inside a job of a TaskGroup that gets
   // cancelled, it stops starting pieces and returns (the group's wait reports the cancel).
   template <class F>
