@@ -102,8 +102,9 @@ template <bool kWatched>
 using RangeFn = void (*)(std::size_t lo, std::size_t hi, void *arg);
 
 // Splits [begin, end) in halves with join() down to `grain` indices (0: adaptively, as rayon does;
-// join.cpp's split()) and calls body on each piece, every index exactly once; but when called from a job of
-// a group that gets cancelled, the pieces not started by then are skipped, and it says cancelled.
+// join.cpp's split()) and calls body on each piece, every index exactly once; but when called from
+// a job of a group that gets cancelled, the pieces not started by then are skipped, and it says
+// cancelled.
 Status parallel_for(Pool &pool, std::size_t begin, std::size_t end, std::size_t grain, RangeFn body,
                     void *arg) noexcept;
 
