@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cassert>
+#include <thread>
 #include <utility>
 
 #include "pause.hpp"
@@ -44,11 +45,27 @@ StealingDeque::~StealingDeque() {
   }
 }
 
+std::int64_t StealingDeque::wait_for_thief(std::int64_t index) const noexcept {
+  // Pause first: the thief is a few instructions from done. Then yield, in case it was preempted
+  // inside its claim and needs this core.
+  constexpr unsigned kPauseRounds = 64;
+  std::int64_t word;
+  for (unsigned round = 0; (word = top_.load(acquire)) == claim_word(index); ++round) {
+    if (round < kPauseRounds) {
+      cpu_pause();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+  return word;
+}
+
 void StealingDeque::push_many(const Job *jobs, std::size_t count) noexcept {
   assert(called_by_owner());
   const std::int64_t bottom = bottom_.load(relaxed);
   Ring *ring = ring_.load(relaxed);
-  assert(bottom - top_.load(relaxed) + static_cast<std::int64_t>(count) <= ring->capacity() &&
+  assert(bottom - unclaimed_top(top_.load(relaxed)) + static_cast<std::int64_t>(count) <=
+             ring->capacity() &&
          "push_many() needs the room reserve() makes");
   for (std::size_t i = 0; i < count; ++i) ring->put(bottom + static_cast<std::int64_t>(i), jobs[i]);
   // One store publishes them all (seq_cst for the same reason as in push()): a refill of seven
@@ -59,7 +76,7 @@ void StealingDeque::push_many(const Job *jobs, std::size_t count) noexcept {
 void StealingDeque::reserve(std::size_t count) {
   assert(called_by_owner());
   const std::int64_t bottom = bottom_.load(relaxed);
-  const std::int64_t top = top_.load(acquire);
+  const std::int64_t top = unclaimed_top(top_.load(acquire));
   Ring *ring = ring_.load(relaxed);
   const std::int64_t needed = bottom - top + static_cast<std::int64_t>(count);
   if (needed > ring->capacity()) {
@@ -68,7 +85,7 @@ void StealingDeque::reserve(std::size_t count) {
 }
 
 std::size_t StealingDeque::size_hint() const noexcept {
-  const std::int64_t size = bottom_.load(relaxed) - top_.load(relaxed);
+  const std::int64_t size = bottom_.load(relaxed) - (top_.load(relaxed) >> 1);
   return size > 0 ? static_cast<std::size_t>(size) : 0;
 }
 
@@ -113,7 +130,7 @@ StealingDeque::Ring *StealingDeque::grow(Ring *ring, std::int64_t top, std::int6
 void StealingDeque::shrink_if_mostly_empty() noexcept {
   assert(called_by_owner());
   const std::int64_t bottom = bottom_.load(relaxed);
-  const std::int64_t top = top_.load(acquire);
+  const std::int64_t top = unclaimed_top(top_.load(acquire));
   if (bottom - top < shrink_below_) shrink(ring_.load(relaxed), top, bottom);
 }
 
@@ -129,7 +146,7 @@ void StealingDeque::shrink(Ring *ring, std::int64_t top, std::int64_t bottom) no
 void StealingDeque::trim() noexcept {
   assert(called_by_owner());
   Ring *ring = ring_.load(relaxed);
-  const std::int64_t top = top_.load(acquire);
+  const std::int64_t top = unclaimed_top(top_.load(acquire));
   assert(bottom_.load(relaxed) <= top && "trim() is for an empty deque");
   if (ring->capacity() > std::max(initial_capacity_, kKeptCapacity)) {
     try {

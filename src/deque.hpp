@@ -19,6 +19,16 @@
 //   cmpxchg16b per read). A thief may read the two halves torn only if the owner overwrote the slot
 //   in between; the owner does that only after top has moved past the slot, and then the thief's
 //   CAS on top fails and the torn value is discarded.
+// - The last job goes to the owner without a compare-and-swap, as in Cilk-5's THE protocol
+//   (M. Frigo, C. E. Leiserson, K. H. Randall, "The Implementation of the Cilk-5 Multithreaded
+//   Language", PLDI 1998): a thief *claims* the top job (a CAS that sets top's low bit along with
+//   the increment), then looks at bottom again, and only then reads the job and releases the claim
+//   (a plain store); it gives the job back when the owner has taken it. The owner's pop is a store
+//   to bottom and a load of top, nothing else, and waits only when a thief holds a claim on the
+//   very job it is popping. The paper's owner CASes top to take the last job: one write to a line
+//   thieves share on every join whose deque held just that job (a 1-worker pool, a worker's
+//   deque at the bottom of a recursion), which issue #12 asks to bring to zero. A steal now writes
+//   twice (claim and release) instead of once.
 // - The ring also shrinks: shrink_if_mostly_empty() halves a ring of more than 4,096 jobs that is
 //   less than 1/8 full (the worker calls it now and then), and trim() puts an empty deque of more
 //   than 4,096 back to its initial capacity (the worker does so before it sleeps). Smaller rings
@@ -74,9 +84,9 @@ class StealingDeque {
   void push(Job job) {
     assert(called_by_owner());
     const std::int64_t bottom = bottom_.load(std::memory_order_relaxed);
-    // Acquire pairs with the thieves' CAS on top: once we see that a slot was stolen, we may
-    // reuse it.
-    const std::int64_t top = top_.load(std::memory_order_acquire);
+    // Acquire pairs with a thief's release of its claim: once we see that a slot was stolen, we
+    // may reuse it. A claimed slot counts as still in the deque.
+    const std::int64_t top = unclaimed_top(top_.load(std::memory_order_acquire));
     Ring *ring = ring_.load(std::memory_order_relaxed);
     if (bottom - top > ring->mask) [[unlikely]] {
       ring = grow(ring, top, bottom, bottom - top + 1);
@@ -119,24 +129,21 @@ class StealingDeque {
     assert(called_by_owner());
     const std::int64_t bottom = bottom_.load(std::memory_order_relaxed) - 1;
     Ring *ring = ring_.load(std::memory_order_relaxed);
-    // Claim the bottom slot before looking at top: the seq_cst store/load pair is the store-load
-    // barrier that keeps a thief and the owner from both taking the last job.
+    // Take the bottom slot before looking at top: the seq_cst store/load pair is the store-load
+    // barrier that keeps a thief and the owner from both taking the last job. A thief claims
+    // before it looks at bottom again: either we see its claim, or it sees our bottom and gives
+    // the job back.
     bottom_.store(bottom, std::memory_order_seq_cst);
-    std::int64_t top = top_.load(std::memory_order_seq_cst);
-    if (top > bottom) {  // empty
+    std::int64_t word = top_.load(std::memory_order_seq_cst);
+    if (word == claim_word(bottom)) [[unlikely]] {
+      word = wait_for_thief(bottom);  // a thief holds a claim on this very job
+    }
+    // A claim on a job below ours is a thief's business, not ours: its top counts as taken.
+    if (word >> 1 > bottom) {  // empty
       bottom_.store(bottom + 1, std::memory_order_relaxed);
       return Job{};
     }
-    Job job = ring->get(bottom);
-    if (top == bottom) {  // the last job: race the thieves for it
-      count_shared_write(SharedLine::deque_top);
-      if (!top_.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst,
-                                        std::memory_order_relaxed)) {
-        job = Job{};
-      }
-      bottom_.store(bottom + 1, std::memory_order_relaxed);
-    }
-    return job;
+    return ring->get(bottom);
   }
 
   // Any thread. The oldest job, when this thread won it. `before_ring()` is called once the deque
@@ -144,23 +151,36 @@ class StealingDeque {
   // (steal_epochs.hpp), so that a look at an empty deque writes nothing.
   template <class BeforeRing>
   StealResult steal(Job &out, BeforeRing &&before_ring) noexcept {
-    std::int64_t top = top_.load(std::memory_order_seq_cst);
-    // seq_cst orders this read after the read of top (the paper's fence) and acquires the owner's
-    // release store in push, which makes the slot and the job's data visible.
-    const std::int64_t bottom = bottom_.load(std::memory_order_seq_cst);
-    if (top >= bottom) return StealResult::empty;
-    before_ring();
-    // Read the ring after bottom: a bottom that covers a slot in a newer ring implies we see that
-    // ring. seq_cst rather than acquire: with the thief's odd store of its steal-pass counter it
-    // makes the Dekker pair that lets the owner free retired rings (steal_epochs.hpp).
-    const Ring *ring = ring_.load(std::memory_order_seq_cst);
-    const Job job = ring->get(top);
+    std::int64_t word = top_.load(std::memory_order_seq_cst);
+    if ((word & kClaimed) != 0) return StealResult::lost_race;  // another thief is at it
+    const std::int64_t top = word >> 1;
+    // seq_cst orders this read after the read of top (the paper's fence).
+    if (top >= bottom_.load(std::memory_order_seq_cst)) return StealResult::empty;
     count_shared_write(SharedLine::deque_top);
-    if (!top_.compare_exchange_strong(top, top + 1, std::memory_order_seq_cst,
+    if (!top_.compare_exchange_strong(word, claim_word(top), std::memory_order_seq_cst,
                                       std::memory_order_relaxed)) {
       return StealResult::lost_race;
     }
-    out = job;
+    // The claim is ours, and only we write top until we release it. Look at bottom again, after
+    // the claim: the owner may have taken this job since. Its pop stores bottom before it loads
+    // top, so either it saw our claim (and waits for us if it wants this very job), or we see its
+    // bottom here. seq_cst also acquires the push that filled the slot (its release store).
+    if (top >= bottom_.load(std::memory_order_seq_cst)) {
+      count_shared_write(SharedLine::deque_top);
+      top_.store(word, std::memory_order_release);  // give it back: the owner is taking it
+      return StealResult::lost_race;
+    }
+    before_ring();
+    // Read the ring after bottom: a bottom that covers a slot in a newer ring implies we see that
+    // ring. seq_cst rather than acquire: with the thief's odd store of its steal-pass counter it
+    // makes the Dekker pair that lets the owner free retired rings (steal_epochs.hpp). The claimed
+    // slot cannot change under us: the owner neither pops it (it waits) nor overwrites it (a push
+    // counts it as still in the deque).
+    const Ring *ring = ring_.load(std::memory_order_seq_cst);
+    out = ring->get(top);
+    // Release: the owner may reuse the slot once it sees top past it.
+    count_shared_write(SharedLine::deque_top);
+    top_.store((top + 1) << 1, std::memory_order_release);
     return StealResult::success;
   }
   StealResult steal(Job &out) noexcept {
@@ -168,8 +188,10 @@ class StealingDeque {
   }
 
   // Any thread; a hint only (it may be stale by the time the caller looks at it).
+  // A job a thief has claimed counts as taken: if the thief gives it back, the owner is the one
+  // taking it, and the owner is awake.
   bool looks_empty() const noexcept {
-    return bottom_.load(std::memory_order_seq_cst) <= top_.load(std::memory_order_seq_cst);
+    return bottom_.load(std::memory_order_seq_cst) <= top_.load(std::memory_order_seq_cst) >> 1;
   }
 
   // Any thread; a hint only.
@@ -225,6 +247,22 @@ class StealingDeque {
     std::unique_ptr<std::uint64_t[]> snapshot;
   };
 
+  // `top_` holds top * 2, plus kClaimed while a thief that has advanced it to top + 1 checks that
+  // the job at top is still there, reads it, and releases the claim.
+  static constexpr std::int64_t kClaimed = 1;
+  // The word of a thief's claim on the job at `index`.
+  static constexpr std::int64_t claim_word(std::int64_t index) noexcept {
+    return (index + 1) << 1 | kClaimed;
+  }
+  // The oldest job still in the deque, counting a claimed one (the thief may give it back).
+  static constexpr std::int64_t unclaimed_top(std::int64_t word) noexcept {
+    return (word >> 1) - (word & kClaimed);
+  }
+  // Owner, popping the job at `index` while a thief holds a claim on it: waits until the thief
+  // released it (it took the job) or gave it back, and returns top's word then. Cold: the claim
+  // lasts a few instructions, and only a steal of the deque's last job meets it.
+  [[gnu::noinline, gnu::cold]] std::int64_t wait_for_thief(std::int64_t index) const noexcept;
+
   // Publishes a ring of `capacity` holding [top, bottom) of `ring` and retires `ring`. Throws
   // std::bad_alloc (then nothing changed).
   Ring *replace(Ring *ring, std::int64_t top, std::int64_t bottom, std::int64_t capacity);
@@ -238,8 +276,8 @@ class StealingDeque {
   // each one's thieves.
   void reclaim(unsigned patience) noexcept;
 
-  // Thieves (and the owner taking the last job) CAS `top_`; the owner alone writes `bottom_` and
-  // `ring_`. They sit on separate cache lines so that steals do not invalidate the owner's line.
+  // Thieves alone write `top_` (kClaimed, above); the owner alone writes `bottom_` and `ring_`.
+  // They sit on separate cache lines so that steals do not invalidate the owner's line.
   alignas(kCacheLine) std::atomic<std::int64_t> top_{0};
   alignas(kCacheLine) std::atomic<std::int64_t> bottom_{0};
   std::atomic<Ring *> ring_;

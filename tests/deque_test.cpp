@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <new>
 #include <thread>
 #include <vector>
@@ -172,6 +173,45 @@ void stress(int thieves, std::size_t initial_capacity) {
     ASSERT_EQ(seen[i].load(), 1) << "job " << i << " delivered " << int(seen[i].load()) << " times";
   }
 }
+
+// A join whose deque held nothing else: the owner pushes one job and pops it back while thieves
+// try to steal it. The owner takes it without a CAS, so the thieves' claims (deque.hpp) are all
+// that keeps both from getting it; with a claim on it, the owner waits for the thief.
+void race_for_a_lone_job(int thieves) {
+  const std::size_t total = tp_test::scaled(300000);
+  StealingDeque deque(2);
+  std::vector<std::atomic<std::uint8_t>> seen(total);
+  std::atomic<std::size_t> stolen{0};
+  std::atomic<bool> owner_done{false};
+  tp_test::Watchdog watchdog("deque lone-job race");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < thieves; ++t) {
+    threads.emplace_back([&] {
+      Job job;
+      while (!owner_done.load(std::memory_order_acquire)) {
+        if (deque.steal(job) == StealResult::success) {
+          seen[number(job)].fetch_add(1, std::memory_order_relaxed);
+          stolen.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    });
+  }
+  for (std::size_t i = 0; i < total; ++i) {
+    deque.push(numbered(i));
+    if (Job job = deque.pop()) seen[number(job)].fetch_add(1, std::memory_order_relaxed);
+    ASSERT_TRUE(deque.looks_empty());
+  }
+  owner_done.store(true, std::memory_order_release);
+  for (auto &thread : threads) thread.join();
+  for (std::size_t i = 0; i < total; ++i) {
+    ASSERT_EQ(seen[i].load(), 1) << "job " << i << " delivered " << int(seen[i].load()) << " times";
+  }
+  // Not an assertion (it depends on timing), but the race is only tested if thieves won some.
+  std::printf("thieves took %zu of %zu lone jobs\n", stolen.load(), total);
+}
+
+TEST(DequeStress, ExactlyOnceWhenOneThiefRacesTheOwnerForALoneJob) { race_for_a_lone_job(1); }
+TEST(DequeStress, ExactlyOnceWhenThreeThievesRaceTheOwnerForALoneJob) { race_for_a_lone_job(3); }
 
 TEST(DequeStress, ExactlyOnceWithOneThiefOnATinyDeque) { stress(1, 2); }
 TEST(DequeStress, ExactlyOnceWithTwoThieves) { stress(2, 4); }
