@@ -2,7 +2,8 @@
 //
 // Algorithm and memory orderings: N. M. Lê, A. Pop, A. Cohen, F. Zappa Nardelli, "Correct and
 // Efficient Work-Stealing for Weak Memory Models", PPoPP 2013 (Fig. 1), itself a C11 rendering of
-// D. Chase and Y. Lev, "Dynamic Circular Work-Stealing Deque", SPAA 2005.
+// D. Chase and Y. Lev, "Dynamic Circular Work-Stealing Deque", SPAA 2005; but the last job is
+// arbitrated as in Cilk-5 (claims, below), not by a CAS of the owner.
 //
 // One owner thread pushes and pops at the bottom (LIFO: the most recently spawned job is the one
 // whose data is still in cache); any number of thieves steal at the top (FIFO: the oldest job is
@@ -16,9 +17,9 @@
 //   The push's store is release, as in the paper (kLightPushes, below).
 // - The paper's `consume` load of the array is `acquire`.
 // - A slot is two relaxed atomics rather than one 16-byte atomic (which would need a lock or a
-//   cmpxchg16b per read). A thief may read the two halves torn only if the owner overwrote the slot
-//   in between; the owner does that only after top has moved past the slot, and then the thief's
-//   CAS on top fails and the torn value is discarded.
+//   cmpxchg16b per read). A thief reads a slot only while it holds a claim on it, and the owner
+//   neither pops a claimed slot (it waits) nor overwrites it (a push counts it as still in the
+//   deque), so the two halves cannot be torn.
 // - The last job goes to the owner without a compare-and-swap, as in Cilk-5's THE protocol
 //   (M. Frigo, C. E. Leiserson, K. H. Randall, "The Implementation of the Cilk-5 Multithreaded
 //   Language", PLDI 1998): a thief *claims* the top job (a CAS that sets top's low bit along with
@@ -64,7 +65,8 @@ class StealEpochs;
 
 class StealingDeque {
  public:
-  // What a thief got: a job, nothing (the deque looked empty), or a lost race (try again later).
+  // What a thief got: a job, nothing (the deque looked empty), or a lost race (try again later):
+  // another thief held a claim or claimed first, or the owner took the job the claim was for.
   enum class StealResult { success, empty, lost_race };
 
   // `initial_capacity` is rounded up to a power of two (at least 2). `epochs`: the steal passes
@@ -188,10 +190,12 @@ class StealingDeque {
   }
 
   // Any thread; a hint only (it may be stale by the time the caller looks at it).
-  // A job a thief has claimed counts as taken: if the thief gives it back, the owner is the one
-  // taking it, and the owner is awake.
+  // A job a thief has claimed counts as still there: the claim may be a stale thief's, about to
+  // be given back, on a job the owner has just pushed again (the sleep protocol's re-check must
+  // see that job; sleep.md, "Onto a deque").
   bool looks_empty() const noexcept {
-    return bottom_.load(std::memory_order_seq_cst) <= top_.load(std::memory_order_seq_cst) >> 1;
+    return bottom_.load(std::memory_order_seq_cst) <=
+           unclaimed_top(top_.load(std::memory_order_seq_cst));
   }
 
   // Any thread; a hint only.

@@ -483,7 +483,8 @@ Job Worker::steal_from_peers() noexcept {
   victim_seed_ ^= victim_seed_ << 13;
   victim_seed_ ^= victim_seed_ >> 7;
   victim_seed_ ^= victim_seed_ << 17;
-  // A lost race means another thief took that job; the next round looks again.
+  // A lost race means another thief took that job or holds a claim on it, or the owner took it;
+  // the next round looks again.
   auto try_steal = [&](std::size_t victim, Job &job) {
     StealingDeque &deque = pool_.workers_[victim]->deque();
     if (deque.steal(job, [&] { pass.enter(); }) != StealingDeque::StealResult::success) {
