@@ -16,12 +16,22 @@ inline constexpr unsigned kMaxSpinLimit = TP_MAX_SPIN_LIMIT;
 inline constexpr const char *kDefaultThreadName = "tp-worker";
 inline constexpr Pin kDefaultPin = Pin::cores;
 
-// Worker `index`'s thread name: the prefix, a dash and the index, cut to the 15 characters Linux
-// keeps (plus the terminator). The trace names its tracks the same way.
+// Worker `index`'s thread name: the prefix, a dash and the index, in the 15 bytes Linux keeps
+// (plus the terminator). A long prefix is cut, not the index: workers keep telling apart in top
+// and a debugger. The cut falls between UTF-8 characters, never inside one (a torn character is
+// invalid UTF-8 in every tool that shows the name). The trace names its tracks the same way.
 inline std::string worker_thread_name(const std::string &prefix, std::size_t index) {
   constexpr std::size_t kMaxThreadName = 15;
-  std::string name = prefix + "-" + std::to_string(index);
-  if (name.size() > kMaxThreadName) name.resize(kMaxThreadName);
+  std::string suffix(1, '-');
+  suffix += std::to_string(index);
+  std::size_t keep = prefix.size();
+  if (keep + suffix.size() > kMaxThreadName) {
+    keep = suffix.size() < kMaxThreadName ? kMaxThreadName - suffix.size() : 0;
+    // Back up over continuation bytes (10xxxxxx) to the start of the character that did not fit.
+    while (keep > 0 && (static_cast<unsigned char>(prefix[keep]) & 0xC0) == 0x80) --keep;
+  }
+  std::string name(prefix.data(), keep);
+  name.append(suffix);
   return name;
 }
 

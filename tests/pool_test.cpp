@@ -479,17 +479,15 @@ TEST(Options, HooksRunOnEveryWorkerAroundItsJobs) {
   EXPECT_EQ(hooks.stopped, (std::multiset<std::size_t>{0, 1, 2}));
 }
 
-TEST(Options, WorkersAreNamedAfterThePrefix) {
+// The names a pool of two workers gives its threads, as pthread_getname_np() reads them.
+std::set<std::string> worker_names(const char *prefix) {
   tp_pool_options options;
   tp_pool_options_init(&options);
-  EXPECT_EQ(options.size, sizeof options);
-  EXPECT_EQ(options.pin, TP_PIN_CORES);
-  EXPECT_EQ(options.spin_limit, static_cast<unsigned>(TP_DEFAULT_SPIN_LIMIT));
-  EXPECT_GE(options.workers, 1u);
   options.workers = 2;
-  options.thread_name = "render";
+  options.thread_name = prefix;
   tp_pool *pool = nullptr;
-  ASSERT_EQ(tp_pool_create_with(&options, &pool), TP_OK);
+  EXPECT_EQ(tp_pool_create_with(&options, &pool), TP_OK);
+  if (pool == nullptr) return {};
   struct Names {
     std::mutex mutex;
     std::set<std::string> seen;
@@ -514,8 +512,30 @@ TEST(Options, WorkersAreNamedAfterThePrefix) {
         },
         &ctx);
   }
-  ASSERT_EQ(tp_pool_destroy(pool), TP_OK);
-  EXPECT_EQ(names.seen, (std::set<std::string>{"render-0", "render-1"}));
+  EXPECT_EQ(tp_pool_destroy(pool), TP_OK);
+  return names.seen;
+}
+
+TEST(Options, WorkersAreNamedAfterThePrefix) {
+  tp_pool_options options;
+  tp_pool_options_init(&options);
+  EXPECT_EQ(options.size, sizeof options);
+  EXPECT_EQ(options.pin, TP_PIN_CORES);
+  EXPECT_EQ(options.spin_limit, static_cast<unsigned>(TP_DEFAULT_SPIN_LIMIT));
+  EXPECT_GE(options.workers, 1u);
+  EXPECT_EQ(worker_names("render"), (std::set<std::string>{"render-0", "render-1"}));
+}
+
+// Linux keeps 15 bytes of a thread's name: a long prefix is cut so that the index stays, and
+// never inside a UTF-8 character.
+TEST(Options, ALongPrefixIsCutAndTheIndexKept) {
+  EXPECT_EQ(worker_names("renderer-of-frames"),
+            (std::set<std::string>{"renderer-of-f-0", "renderer-of-f-1"}));
+  // Seven two-byte characters are 14 bytes; 13 fit before "-0": six characters, not six and a
+  // half.
+  EXPECT_EQ(worker_names("\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"),
+            (std::set<std::string>{"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9-0",
+                                   "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9-1"}));
 }
 
 TEST(Introspection, CurrentWorkerIsTheIndexInsideJobsAndMinusOneOutside) {

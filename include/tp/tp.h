@@ -104,7 +104,8 @@ typedef struct tp_pool_options {
                               TP_DEFAULT_SPIN_LIMIT; 0 parks at once; at most
                               TP_MAX_SPIN_LIMIT */
   const char *thread_name; /* thread name prefix, default "tp-worker": threads are named
-                              tp-worker-0, tp-worker-1, ... (cut to the OS's 15 characters);
+                              tp-worker-0, tp-worker-1, ... (a long prefix is cut, between
+                              UTF-8 characters, to fit the OS's 15 bytes with the index);
                               copied during create; NULL means the default */
   void (*on_worker_start)(size_t worker, void *user); /* on the worker thread, before any job */
   void (*on_worker_stop)(size_t worker, void *user);  /* on the worker thread, after its last job */
