@@ -64,7 +64,7 @@ void StealingDeque::push_many(const Job *jobs, std::size_t count) noexcept {
   assert(called_by_owner());
   const std::int64_t bottom = bottom_.load(relaxed);
   Ring *ring = ring_.load(relaxed);
-  assert(bottom - unclaimed_top(top_.load(relaxed)) + static_cast<std::int64_t>(count) <=
+  assert(bottom - top_index(top_.load(relaxed)) + static_cast<std::int64_t>(count) <=
              ring->capacity() &&
          "push_many() needs the room reserve() makes");
   for (std::size_t i = 0; i < count; ++i) ring->put(bottom + static_cast<std::int64_t>(i), jobs[i]);
@@ -76,7 +76,7 @@ void StealingDeque::push_many(const Job *jobs, std::size_t count) noexcept {
 void StealingDeque::reserve(std::size_t count) {
   assert(called_by_owner());
   const std::int64_t bottom = bottom_.load(relaxed);
-  const std::int64_t top = unclaimed_top(top_.load(acquire));
+  const std::int64_t top = top_index(top_.load(acquire));
   Ring *ring = ring_.load(relaxed);
   const std::int64_t needed = bottom - top + static_cast<std::int64_t>(count);
   if (needed > ring->capacity()) {
@@ -85,7 +85,7 @@ void StealingDeque::reserve(std::size_t count) {
 }
 
 std::size_t StealingDeque::size_hint() const noexcept {
-  const std::int64_t size = bottom_.load(relaxed) - (top_.load(relaxed) >> 1);
+  const std::int64_t size = bottom_.load(relaxed) - top_index(top_.load(relaxed));
   return size > 0 ? static_cast<std::size_t>(size) : 0;
 }
 
@@ -130,7 +130,7 @@ StealingDeque::Ring *StealingDeque::grow(Ring *ring, std::int64_t top, std::int6
 void StealingDeque::shrink_if_mostly_empty() noexcept {
   assert(called_by_owner());
   const std::int64_t bottom = bottom_.load(relaxed);
-  const std::int64_t top = unclaimed_top(top_.load(acquire));
+  const std::int64_t top = top_index(top_.load(acquire));
   if (bottom - top < shrink_below_) shrink(ring_.load(relaxed), top, bottom);
 }
 
@@ -146,7 +146,7 @@ void StealingDeque::shrink(Ring *ring, std::int64_t top, std::int64_t bottom) no
 void StealingDeque::trim() noexcept {
   assert(called_by_owner());
   Ring *ring = ring_.load(relaxed);
-  const std::int64_t top = unclaimed_top(top_.load(acquire));
+  const std::int64_t top = top_index(top_.load(acquire));
   assert(bottom_.load(relaxed) <= top && "trim() is for an empty deque");
   if (ring->capacity() > std::max(initial_capacity_, kKeptCapacity)) {
     try {

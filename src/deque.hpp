@@ -22,8 +22,8 @@
 //   deque), so the two halves cannot be torn.
 // - The last job goes to the owner without a compare-and-swap, as in Cilk-5's THE protocol
 //   (M. Frigo, C. E. Leiserson, K. H. Randall, "The Implementation of the Cilk-5 Multithreaded
-//   Language", PLDI 1998): a thief *claims* the top job (a CAS that sets top's low bit along with
-//   the increment), then looks at bottom again, and only then reads the job and releases the claim
+//   Language", PLDI 1998): a thief *claims* the top job (a CAS that sets top's low bit), then
+//   looks at bottom again, and only then reads the job and releases the claim with top advanced
 //   (a plain store); it gives the job back when the owner has taken it. The owner's pop is a store
 //   to bottom and a load of top, nothing else, and waits only when a thief holds a claim on the
 //   very job it is popping. The paper's owner CASes top to take the last job: one write to a line
@@ -88,7 +88,7 @@ class StealingDeque {
     const std::int64_t bottom = bottom_.load(std::memory_order_relaxed);
     // Acquire pairs with a thief's release of its claim: once we see that a slot was stolen, we
     // may reuse it. A claimed slot counts as still in the deque.
-    const std::int64_t top = unclaimed_top(top_.load(std::memory_order_acquire));
+    const std::int64_t top = top_index(top_.load(std::memory_order_acquire));
     Ring *ring = ring_.load(std::memory_order_relaxed);
     if (bottom - top > ring->mask) [[unlikely]] {
       ring = grow(ring, top, bottom, bottom - top + 1);
@@ -137,13 +137,14 @@ class StealingDeque {
     // the job back.
     bottom_.store(bottom, std::memory_order_seq_cst);
     std::int64_t word = top_.load(std::memory_order_seq_cst);
-    if (word == claim_word(bottom)) [[unlikely]] {
-      word = wait_for_thief(bottom);  // a thief holds a claim on this very job
-    }
-    // A claim on a job below ours is a thief's business, not ours: its top counts as taken.
-    if (word >> 1 > bottom) {  // empty
-      bottom_.store(bottom + 1, std::memory_order_relaxed);
-      return Job{};
+    // A claim on a job above ours is a thief's business, not ours. One comparison on the common
+    // path: a claimed or unclaimed top below our job.
+    if (top_index(word) >= bottom) [[unlikely]] {  // our job is the last one, or there is none
+      if (word == claim_word(bottom)) word = wait_for_thief(bottom);  // a claim on our very job
+      if (top_index(word) > bottom) {                                 // empty
+        bottom_.store(bottom + 1, std::memory_order_relaxed);
+        return Job{};
+      }
     }
     return ring->get(bottom);
   }
@@ -155,7 +156,7 @@ class StealingDeque {
   StealResult steal(Job &out, BeforeRing &&before_ring) noexcept {
     std::int64_t word = top_.load(std::memory_order_seq_cst);
     if ((word & kClaimed) != 0) return StealResult::lost_race;  // another thief is at it
-    const std::int64_t top = word >> 1;
+    const std::int64_t top = top_index(word);
     // seq_cst orders this read after the read of top (the paper's fence).
     if (top >= bottom_.load(std::memory_order_seq_cst)) return StealResult::empty;
     count_shared_write(SharedLine::deque_top);
@@ -195,7 +196,7 @@ class StealingDeque {
   // see that job; sleep.md, "Onto a deque").
   bool looks_empty() const noexcept {
     return bottom_.load(std::memory_order_seq_cst) <=
-           unclaimed_top(top_.load(std::memory_order_seq_cst));
+           top_index(top_.load(std::memory_order_seq_cst));
   }
 
   // Any thread; a hint only.
@@ -251,17 +252,16 @@ class StealingDeque {
     std::unique_ptr<std::uint64_t[]> snapshot;
   };
 
-  // `top_` holds top * 2, plus kClaimed while a thief that has advanced it to top + 1 checks that
-  // the job at top is still there, reads it, and releases the claim.
+  // `top_` holds top * 2, plus kClaimed while a thief checks that the job at top is still there,
+  // reads it, and then releases the claim with top + 1 (or gives it back, unclaimed top).
   static constexpr std::int64_t kClaimed = 1;
   // The word of a thief's claim on the job at `index`.
   static constexpr std::int64_t claim_word(std::int64_t index) noexcept {
-    return (index + 1) << 1 | kClaimed;
+    return index << 1 | kClaimed;
   }
-  // The oldest job still in the deque, counting a claimed one (the thief may give it back).
-  static constexpr std::int64_t unclaimed_top(std::int64_t word) noexcept {
-    return (word >> 1) - (word & kClaimed);
-  }
+  // The oldest job still in the deque. A claimed one counts: the thief may give it back, so the
+  // owner must neither overwrite its slot nor leave it out of a new ring.
+  static constexpr std::int64_t top_index(std::int64_t word) noexcept { return word >> 1; }
   // Owner, popping the job at `index` while a thief holds a claim on it: waits until the thief
   // released it (it took the job) or gave it back, and returns top's word then. Cold: the claim
   // lasts a few instructions, and only a steal of the deque's last job meets it.
