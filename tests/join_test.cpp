@@ -240,7 +240,9 @@ TEST(ParallelFor, GrainZeroOnOneWorkerMakesTwoPieces) {
     auto *in = static_cast<Inside *>(arg);
     in->status = tp_pool_parallel_for(in->pool, 0, 1 << 16, 0, mark, &in->c);
   };
-  ASSERT_EQ(tp_pool_join(pool.get(), loop, &inside, [](void *) {}, nullptr), TP_OK);
+  ASSERT_EQ(tp_pool_join(
+                pool.get(), loop, &inside, [](void *) {}, nullptr),
+            TP_OK);
   EXPECT_EQ(inside.status, TP_OK);
   EXPECT_EQ(inside.c.pieces.load(), 2u) << "from inside a job";
 }

@@ -311,9 +311,10 @@ class ThreadPool {
   }
 
   // Calls body(i) for every i in [begin, end), in parallel pieces of at most `grain` indices
-  // (0: adaptive, as rayon's: about two per worker, more where workers steal). Rethrows the first exception after every
-  // piece finished (a piece stops at its first exception). Inside a job of a TaskGroup that gets
-  // cancelled, it stops starting pieces and returns (the group's wait reports the cancel).
+  // (0: adaptive, as rayon's: about two pieces per worker, more where workers steal). Rethrows the
+  // first exception after every piece finished (a piece stops at its first exception). Inside a
+  // job of a TaskGroup that gets cancelled, it stops starting pieces and returns (the group's wait
+  // reports the cancel).
   template <class F>
   void parallel_for(std::size_t begin, std::size_t end, std::size_t grain, F &&body) {
     struct Context {
