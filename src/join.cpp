@@ -73,6 +73,20 @@ bool split(const Loop &loop, const Range &range, std::size_t &splits) noexcept {
   return true;
 }
 
+void run_range(void *pointer);
+
+// The halving half of run_range(), out of line: inlined, its join made run_range save six
+// registers before it knew whether the piece splits, and every leaf piece paid for them (15
+// instructions more per piece, callgrind: skynet's run_range 11.9 -> 15.1 M instructions).
+[[gnu::noinline]] void halve(const Range &range, std::size_t splits) noexcept {
+  Loop &loop = *range.loop;
+  const std::size_t mid = range.lo + (range.hi - range.lo) / 2;
+  Range left{&loop, range.lo, mid, splits, tls_worker},
+      right{&loop, mid, range.hi, splits, tls_worker};
+  // On a worker a join cannot fail; it runs both halves whatever happens.
+  join_inline(*loop.pool, Job{&run_range, &left}, Job{&run_range, &right});
+}
+
 void run_range(void *pointer) {
   const Range &range = *static_cast<const Range *>(pointer);
   Loop &loop = *range.loop;
@@ -81,15 +95,8 @@ void run_range(void *pointer) {
     return;
   }
   std::size_t splits = range.splits;
-  if (!split(loop, range, splits)) {
-    if (range.lo < range.hi) loop.body(range.lo, range.hi, loop.arg);
-    return;
-  }
-  const std::size_t mid = range.lo + (range.hi - range.lo) / 2;
-  Range left{&loop, range.lo, mid, splits, tls_worker},
-      right{&loop, mid, range.hi, splits, tls_worker};
-  // On a worker a join cannot fail; it runs both halves whatever happens.
-  join_inline(*loop.pool, Job{&run_range, &left}, Job{&run_range, &right});
+  if (split(loop, range, splits)) return halve(range, splits);
+  if (range.lo < range.hi) loop.body(range.lo, range.hi, loop.arg);
 }
 
 }  // namespace
