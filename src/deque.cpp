@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "pause.hpp"
+#include "spin_wait.hpp"
 #include "steal_epochs.hpp"
 
 namespace tp::detail {
@@ -46,16 +47,14 @@ StealingDeque::~StealingDeque() {
 }
 
 std::int64_t StealingDeque::wait_for_thief(std::int64_t index) const noexcept {
-  // Pause first: the thief is a few instructions from done. Then yield, in case it was preempted
-  // inside its claim and needs this core.
-  constexpr unsigned kPauseRounds = 64;
+  // The thief is a few instructions from done: the pool's spin (pauses, then yields), and yields
+  // past its budget, since only the thief's store ends this wait (it may have been preempted
+  // inside its claim and need this core).
+  constexpr unsigned kSpinRounds = 128;  // 64 pauses, then yields
+  SpinWait spin(kSpinRounds);
   std::int64_t word;
-  for (unsigned round = 0; (word = top_.load(acquire)) == claim_word(index); ++round) {
-    if (round < kPauseRounds) {
-      cpu_pause();
-    } else {
-      std::this_thread::yield();
-    }
+  while ((word = top_.load(acquire)) == claim_word(index)) {
+    if (!spin.spin()) std::this_thread::yield();
   }
   return word;
 }
