@@ -928,6 +928,7 @@ void register_all() {
 
   add("B_cpu_bound/tp", round_trip_tp<true>);
   TBB_ONLY(add("B_cpu_bound/tbb", round_trip_tbb<true>));
+  TBB_ONLY(add("B_cpu_bound/tbb_default", round_trip_tbb_default<true>));
   add("B_cpu_bound/naive", round_trip_naive<true>);
   add("B_cpu_bound/spawn", round_trip_spawn<true>);
 

@@ -81,13 +81,23 @@ void Lanes::Producer::unaccept() noexcept {
                         std::memory_order_seq_cst);
 }
 
-void Lanes::Producer::push(Job job) noexcept {
+bool Lanes::Producer::push(Job job) noexcept {
+  // From the producer's side the free room is exact or, while a consumer takes, an underestimate:
+  // a lane that reads empty is empty.
+  const bool alone = lane_->ring.write_available() == kCapacity;
   [[maybe_unused]] const bool pushed = lane_->ring.push(job);
   assert(pushed && "acquire() found room, and only the holder pushes");
+  pushed_to_ = lane_;
   // The ring's write index, which consumers read: the one line the whole pool shares that a
   // submission writes. (The producer side, lock and counters, is a line the producer keeps to
   // itself while it submits: not counted.)
   count_shared_write(SharedLine::lane);
+  return alone;
+}
+
+bool Lanes::Producer::taken() const noexcept {
+  assert(pushed_to_ != nullptr && "taken() after push()");
+  return pushed_to_->ring.empty();
 }
 
 void Lanes::Producer::release() noexcept {

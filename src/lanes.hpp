@@ -55,6 +55,7 @@ class Lanes {
     Producer() noexcept = default;
     Producer(Producer &&other) noexcept
         : lane_(std::exchange(other.lane_, nullptr)),
+          pushed_to_(other.pushed_to_),
           why_(other.why_),
           asymmetric_(other.asymmetric_) {}
     Producer &operator=(Producer &&) = delete;
@@ -68,15 +69,21 @@ class Lanes {
     void accept() noexcept;
     // Takes the count back: the pool refused the job (it shuts down). The job was never pushed.
     void unaccept() noexcept;
-    // Pushes the job (there is room: acquire() made sure).
-    void push(Job job) noexcept;
+    // Pushes the job (there is room: acquire() made sure). True when the lane held no other job:
+    // nothing queued ahead of it (a round trip's job, not a stream's).
+    bool push(Job job) noexcept;
     // Gives the lane back, with a seq_cst store: after a push, the store that the sleep protocol
     // pairs with (Lanes::looks_empty() reads it first). Then read the sleep state.
     void release() noexcept;
+    // After push() and release(): whether the lane pushed to is empty, that is, a worker has taken
+    // the job (and whatever other producers pushed since). A hint; any thread may be pushing or
+    // taking meanwhile.
+    bool taken() const noexcept;
 
    private:
     friend class Lanes;
     Lanes::Lane *lane_ = nullptr;
+    Lanes::Lane *pushed_to_ = nullptr;  // kept after release(), for taken()
     Why why_ = Why::full;
     bool asymmetric_ = false;
   };

@@ -136,11 +136,15 @@ Status Pool::submit_from_outside(const Job *jobs, std::size_t count) noexcept {
         count_changed();  // a waiter may have seen the count we took back
         return Status::shutdown;
       }
-      lane.push(jobs[0]);
+      const bool alone = lane.push(jobs[0]);
       // Giving the lane back is a seq_cst store: a seq_cst load of the sleep state pairs with it
       // (sleep.md).
       lane.release();
-      sleep_.notify_pushed();
+      if (alone) {
+        sleep_.notify_submitted_alone([&] { return lane.taken(); });
+      } else {
+        sleep_.notify_pushed();
+      }
       return Status::ok;
     }
   }

@@ -14,6 +14,7 @@
 
 #include "deadline.hpp"
 #include "deque.hpp"  // kCacheLine
+#include "pause.hpp"
 
 namespace tp::detail {
 
@@ -46,6 +47,22 @@ class Sleep {
     // it sees our push (sleep.md).
     if (should_wake(state_.load(std::memory_order_seq_cst))) [[unlikely]]
       wake(1);
+  }
+
+  // notify_pushed() for a job that an outside thread submitted into a lane that held no other job
+  // (Lanes::Producer::push() said so); `taken()` says whether a worker has taken it. Where
+  // notify_pushed() would wake a sleeper while some worker is awake (running a job, or in its
+  // quiet rounds), this waits a moment first (kLoneJobWaitRounds pauses) for a searcher to appear
+  // or the job to be taken, and wakes no one if either happens. The thread that submits one job
+  // and waits for its result submits the next while the worker that ran the last one is still on
+  // its way back (inside the job's notification of that thread), and that worker takes it a moment
+  // later: a sleeper woken for it finds nothing, and spins on the submitter's core (sleep.md, "A
+  // lone job from outside").
+  template <class Taken>
+  void notify_submitted_alone(Taken taken) noexcept {
+    const std::uint64_t state = state_.load(std::memory_order_seq_cst);
+    if (should_wake(state)) [[unlikely]]
+      wake_unless_taken(state, taken);
   }
 
   // The same, right after a light push onto `deque` (StealingDeque::push() where kLightPushes):
@@ -133,6 +150,11 @@ class Sleep {
   void stop_all() noexcept;
 
  private:
+  // How long notify_submitted_alone() waits for an awake worker before it wakes a sleeper: a
+  // worker's way back from a job to its next look, with room to spare (~1.7 us of pauses on this
+  // project's CI machine, as Lanes::kGatherRounds).
+  static constexpr unsigned kLoneJobWaitRounds = 64;
+
   // state_ packs two counters so that one load sees them consistently:
   // the low half counts searching workers, the high half awake (not sleeping) workers.
   static constexpr std::uint64_t kSearchingOne = 1;
@@ -144,6 +166,20 @@ class Sleep {
     return searching(state) == 0 && unparked(state) < workers_;
   }
   void wake(unsigned sleepers) noexcept;
+  template <class Taken>
+  [[gnu::noinline]] void wake_unless_taken(std::uint64_t state, Taken taken) noexcept {
+    // Each seq_cst load comes after the submitter's seq_cst unlock of its lane, as the first one
+    // does: a searcher it counts finds the job, by the argument of sleep.md ("Why no wake-up is
+    // lost", into a submission lane), and so does a worker that parks after it (the last one
+    // re-checks). Only while nobody is awake is there no one to wait for.
+    for (unsigned round = 0; round < kLoneJobWaitRounds && unparked(state) != 0; ++round) {
+      cpu_pause();
+      if (taken()) return;
+      state = state_.load(std::memory_order_seq_cst);
+      if (!should_wake(state)) return;
+    }
+    wake(1);
+  }
   bool register_waiting(std::size_t worker, const void *latch, bool searching) noexcept;
   void unpark(std::size_t worker, Wake why) noexcept;
   bool withdraw_waiting(std::size_t worker) noexcept;  // false: a waker chose it first

@@ -68,6 +68,31 @@ TEST(Lanes, AGatheringPopTakesALoneJobAtOnceAndWhatAStoppedProducerLeftWhole) {
   EXPECT_EQ(number(taken[0]), 4u);
 }
 
+TEST(Lanes, APushSaysWhetherItsJobIsAloneAndTakenSaysWhenAConsumerHasIt) {
+  Lanes lanes(1);
+  Job taken[8];
+  {
+    Lanes::Producer lane = lanes.acquire();
+    ASSERT_TRUE(lane);
+    EXPECT_TRUE(lane.push(numbered(0)));  // nothing ahead of it: a round trip's job
+    lane.release();
+    EXPECT_FALSE(lane.taken());
+    ASSERT_EQ(lanes.pop(taken, 8, 0), 1u);
+    EXPECT_TRUE(lane.taken());
+  }
+  {
+    Lanes::Producer lane = lanes.acquire();
+    ASSERT_TRUE(lane);
+    EXPECT_TRUE(lane.push(numbered(1)));
+    EXPECT_FALSE(lane.push(numbered(2)));  // behind another: a stream's
+    lane.release();
+    ASSERT_EQ(lanes.pop(taken, 1, 0), 1u);
+    EXPECT_FALSE(lane.taken());  // the second is still there
+    ASSERT_EQ(lanes.pop(taken, 8, 0), 1u);
+    EXPECT_TRUE(lane.taken());
+  }
+}
+
 TEST(Lanes, FullLanesRefuseAndKeepWhatTheyHold) {
   Lanes lanes(2);
   const std::size_t room = 2 * Lanes::kCapacity;

@@ -98,6 +98,45 @@ TEST(NoThunderingHerd, EachSubmissionWakesAtMostOneWorker) {
   EXPECT_LE(tp_test::stats_of(pool.get()).parks, 4 + rounds);
 }
 
+TEST(NoLostWakeups, ALoneJobWhileTheOnlyAwakeWorkerIsBusyStillWakesASleeper) {
+  // The submitter of a lone job waits a moment for an awake worker before it wakes a sleeper
+  // (sleep.md, "A lone job from outside"). Here the awake worker never comes: its job J blocks
+  // until X has run, so only the sleeper can run X, and only the submitter's wake-up can bring it.
+  // Both workers are asleep first, long enough for any second look of theirs to be spent ("Light
+  // pushes"); J's submission wakes one, and the other sleeps on until X's submitter wakes it.
+  PoolPtr pool = make_pool(2, 0);
+  struct Scene {
+    std::binary_semaphore x_ran{0};
+    std::atomic<bool> j_started{false};
+  } scene;
+  Watchdog watchdog("a lone job while the only awake worker is busy", 60s,
+                    [&] { return tp_test::describe_workers(pool.get()); });
+  const std::size_t rounds = scaled(100);
+  std::uint64_t parks = 2;  // each worker once, as it starts with nothing to do
+  for (std::size_t round = 0; round < rounds; ++round) {
+    while (tp_test::stats_of(pool.get()).parks < parks) std::this_thread::yield();
+    std::this_thread::sleep_for(3ms);  // past kLightPushRecheckNs: no second look is pending
+    scene.j_started = false;
+    ASSERT_EQ(tp_pool_execute(
+                  pool.get(),
+                  [](void *arg) {
+                    auto *s = static_cast<Scene *>(arg);
+                    s->j_started = true;
+                    s->x_ran.acquire();
+                  },
+                  &scene),
+              TP_OK);
+    while (!scene.j_started.load()) std::this_thread::yield();
+    ASSERT_EQ(
+        tp_pool_execute(
+            pool.get(), [](void *arg) { static_cast<Scene *>(arg)->x_ran.release(); }, &scene),
+        TP_OK);
+    ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);  // the watchdog fails the test if X never ran
+    parks += 2;
+  }
+  EXPECT_EQ(tp_test::stats_of(pool.get()).executed, 2 * rounds);
+}
+
 TEST(NoLostWakeups, WorkArrivingWhileEveryWorkerBlocksInAWaitStillRuns) {
   // Worker 1 runs X, a group job blocked until Z has run. Worker 0 runs J, which waits for the
   // group and, finding nothing to help with, blocks. Then Z arrives from outside: no worker is
