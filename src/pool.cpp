@@ -136,15 +136,7 @@ Status Pool::submit_from_outside(const Job *jobs, std::size_t count) noexcept {
         count_changed();  // a waiter may have seen the count we took back
         return Status::shutdown;
       }
-      const bool alone = lane.push(jobs[0]);
-      // Giving the lane back is a seq_cst store: a seq_cst load of the sleep state pairs with it
-      // (sleep.md).
-      lane.release();
-      if (alone) {
-        sleep_.notify_submitted_alone([&] { return lane.taken(); });
-      } else {
-        sleep_.notify_pushed();
-      }
+      publish_in_lane(lane, jobs[0]);
       return Status::ok;
     }
   }
@@ -197,12 +189,33 @@ void Pool::unadmit_here(std::uint64_t count) noexcept {
   unadmit(count);
 }
 
+void Pool::publish_in_lane(Lanes::Producer &lane, Job job) noexcept {
+  const bool alone = lane.push(job);
+  // Giving the lane back is a seq_cst store: a seq_cst load of the sleep state pairs with it
+  // (sleep.md).
+  lane.release();
+  if (alone) {
+    sleep_.notify_submitted_alone([&] { return lane.taken(); });
+  } else {
+    sleep_.notify_pushed();
+  }
+}
+
 Status Pool::submit_carrier(Job carrier, bool behind_queued_work) noexcept {
   Worker *const self = Worker::current(this);
   if (self != nullptr && !self->exiting() && !behind_queued_work) {
     return self->spawn(carrier, /*counted=*/false);  // out_of_memory at worst: not exiting
   }
   tsan::release(&tsan_edges_.submitted);
+  if (self == nullptr) {
+    // From outside, through the thread's lane as a single submission goes (a queue's round trip
+    // is then one, sleep.md "A lone job from outside"), but not counted in it: the carrier is no
+    // job of its own.
+    if (Lanes::Producer lane = injector_.acquire_lane()) {
+      publish_in_lane(lane, carrier);
+      return Status::ok;
+    }
+  }
   try {
     injector_.push_to_shards(carrier);
   } catch (...) {

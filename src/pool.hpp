@@ -80,8 +80,9 @@ class Pool {
   // counts: Worker::uncount_running_carrier()) and runs admitted jobs. Never refused for shutdown:
   // the admitted jobs it carries keep the pool from quiescence, so its workers are there to run it.
   // On a worker it goes onto its deque, unless `behind_queued_work` (a carrier that yields its
-  // worker to other work): then, as from outside, into the injector. out_of_memory when it cannot
-  // be pushed.
+  // worker to other work): then into the injector's shards. From outside, into the thread's lane
+  // (uncounted there), or the shards when no lane has room. out_of_memory when it cannot be
+  // pushed.
   Status submit_carrier(Job carrier, bool behind_queued_work) noexcept;
 
   // Until every job accepted before the call, and what they spawned, has run (from outside the
@@ -123,6 +124,9 @@ class Pool {
   void stop_workers() noexcept;    // after the last job: wake everyone, join
 
   Status submit_from_outside(const Job *jobs, std::size_t count) noexcept;
+  // Pushes `job` into `lane`, gives the lane back (which publishes the job) and tells the sleep
+  // protocol: notify_submitted_alone() for a job alone in its lane, else notify_pushed().
+  void publish_in_lane(Lanes::Producer &lane, Job job) noexcept;
   // For ThreadSanitizer (tsan_edges.hpp), after a push into one of the pool's Boost.Lockfree
   // queues: the push may have allocated a node, which the pool frees when it is destroyed, on
   // whichever thread destroys it. The destructor acquires what this releases.
