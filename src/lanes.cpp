@@ -1,6 +1,7 @@
 #include "lanes.hpp"
 
 #include <cassert>
+#include <utility>
 
 #include "asymmetric_fence.hpp"
 #include "pause.hpp"
@@ -59,12 +60,14 @@ Lanes::Producer Lanes::acquire() noexcept {
       producer.why_ = Producer::Why::busy;
       continue;
     }
-    if (lane.ring.write_available() == 0) {  // full (only we could fill it: we hold it)
+    const std::size_t room = lane.ring.write_available();
+    if (room == 0) {  // full (only we could fill it: we hold it)
       unlock(lane.producing);
       continue;
     }
     hint = index;
     producer.lane_ = &lane;
+    producer.was_empty_ = room == kCapacity;
     return producer;
   }
   return producer;
@@ -82,9 +85,6 @@ void Lanes::Producer::unaccept() noexcept {
 }
 
 bool Lanes::Producer::push(Job job) noexcept {
-  // From the producer's side the free room is exact or, while a consumer takes, an underestimate:
-  // a lane that reads empty is empty.
-  const bool alone = lane_->ring.write_available() == kCapacity;
   [[maybe_unused]] const bool pushed = lane_->ring.push(job);
   assert(pushed && "acquire() found room, and only the holder pushes");
   pushed_to_ = lane_;
@@ -92,7 +92,7 @@ bool Lanes::Producer::push(Job job) noexcept {
   // submission writes. (The producer side, lock and counters, is a line the producer keeps to
   // itself while it submits: not counted.)
   count_shared_write(SharedLine::lane);
-  return alone;
+  return std::exchange(was_empty_, false);
 }
 
 bool Lanes::Producer::taken() const noexcept {

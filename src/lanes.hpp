@@ -56,6 +56,7 @@ class Lanes {
     Producer(Producer &&other) noexcept
         : lane_(std::exchange(other.lane_, nullptr)),
           pushed_to_(other.pushed_to_),
+          was_empty_(other.was_empty_),
           why_(other.why_),
           asymmetric_(other.asymmetric_) {}
     Producer &operator=(Producer &&) = delete;
@@ -84,6 +85,10 @@ class Lanes {
     friend class Lanes;
     Lanes::Lane *lane_ = nullptr;
     Lanes::Lane *pushed_to_ = nullptr;  // kept after release(), for taken()
+    // The lane held no job when acquire() read its room (exact or, while a consumer takes, an
+    // underestimate: a lane that read empty is empty, since only the holder pushes), until the
+    // first push.
+    bool was_empty_ = false;
     Why why_ = Why::full;
     bool asymmetric_ = false;
   };

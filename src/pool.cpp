@@ -121,6 +121,18 @@ void Pool::stop_workers() noexcept {
   }
 }
 
+inline void Pool::publish_in_lane(Lanes::Producer &lane, Job job) noexcept {
+  const bool alone = lane.push(job);
+  // Giving the lane back is a seq_cst store: a seq_cst load of the sleep state pairs with it
+  // (sleep.md).
+  lane.release();
+  if (alone) {
+    sleep_.notify_submitted_alone([&] { return lane.taken(); });
+  } else {
+    sleep_.notify_pushed();
+  }
+}
+
 Status Pool::submit_from_outside(const Job *jobs, std::size_t count) noexcept {
   tsan::release(&tsan_edges_.submitted);
   if (count == 1) {
@@ -187,18 +199,6 @@ void Pool::unadmit_here(std::uint64_t count) noexcept {
     return;
   }
   unadmit(count);
-}
-
-void Pool::publish_in_lane(Lanes::Producer &lane, Job job) noexcept {
-  const bool alone = lane.push(job);
-  // Giving the lane back is a seq_cst store: a seq_cst load of the sleep state pairs with it
-  // (sleep.md).
-  lane.release();
-  if (alone) {
-    sleep_.notify_submitted_alone([&] { return lane.taken(); });
-  } else {
-    sleep_.notify_pushed();
-  }
 }
 
 Status Pool::submit_carrier(Job carrier, bool behind_queued_work) noexcept {

@@ -126,7 +126,8 @@ class Pool {
   Status submit_from_outside(const Job *jobs, std::size_t count) noexcept;
   // Pushes `job` into `lane`, gives the lane back (which publishes the job) and tells the sleep
   // protocol: notify_submitted_alone() for a job alone in its lane, else notify_pushed().
-  void publish_in_lane(Lanes::Producer &lane, Job job) noexcept;
+  // Inlined into both callers: the single submission's hot path makes no call for it.
+  [[gnu::always_inline]] inline void publish_in_lane(Lanes::Producer &lane, Job job) noexcept;
   // For ThreadSanitizer (tsan_edges.hpp), after a push into one of the pool's Boost.Lockfree
   // queues: the push may have allocated a node, which the pool frees when it is destroyed, on
   // whichever thread destroys it. The destructor acquires what this releases.
