@@ -79,23 +79,47 @@ TEST(NoLostWakeups, JobsSpawnedByJobsWakeParkedPeers) {
 }
 
 TEST(NoThunderingHerd, EachSubmissionWakesAtMostOneWorker) {
-  // Four parked workers, one job at a time: every park follows a wake-up, and a submission wakes
-  // at most one worker, so the parks after the first four (one per worker at start) can be at most
-  // one per job. Waking everyone for each job would give about four per job.
+  // Four workers that park as soon as they find nothing, and one job at a time into a pool whose
+  // workers all sleep: before each job we wait for the worker that ran the last one to park again.
+  // Every park follows a wake-up, so if a submission wakes one worker, the parks after the first
+  // four (one per worker at start) are one per job; waking two would make them two per job, waking
+  // everyone four.
+  // Without that wait, the next job often came while its runner was still awake, and in about 2 of
+  // 100 runs a wake-up came from a worker instead: the last searcher hands the search on when it
+  // still sees work, and it counts a peer's take from the injector as work while the take is under
+  // way (Worker::carrying()), even a take that finds nothing. The margin is for such a hand-on,
+  // and for a second look (below) that a loaded machine delays past the pause made for it.
   PoolPtr pool = make_pool(4, 0);
   Watchdog watchdog("single jobs into a parked pool", 60s,
                     [&] { return tp_test::describe_workers(pool.get()); });
   while (tp_test::stats_of(pool.get()).parks < 4) std::this_thread::yield();  // all asleep
+  // Those that parked while others were awake look once more a millisecond later (sleep.md, "Light
+  // pushes"): let that pass, so that no such look takes a job meant for a woken worker.
+  std::this_thread::sleep_for(20ms);
   Ping ping;
   const std::size_t rounds = scaled(2000);
   for (std::size_t round = 0; round < rounds; ++round) {
+    tp_pool_stats before[4];
+    for (std::size_t worker = 0; worker < 4; ++worker) {
+      before[worker] = tp_test::stats_of(pool.get(), worker);
+    }
     ASSERT_EQ(tp_pool_execute(
                   pool.get(), [](void *arg) { static_cast<Ping *>(arg)->done.release(); }, &ping),
               TP_OK);
     ping.done.acquire();
+    // The worker that ran it is the one whose count of jobs went up (once the job has returned):
+    // wait for it to park again.
+    while (tp_test::stats_of(pool.get()).executed != round + 1) std::this_thread::yield();
+    for (std::size_t worker = 0; worker < 4; ++worker) {
+      const tp_pool_stats now = tp_test::stats_of(pool.get(), worker);
+      if (now.executed == before[worker].executed) continue;
+      while (tp_test::stats_of(pool.get(), worker).parks == before[worker].parks) {
+        std::this_thread::yield();
+      }
+    }
   }
   ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
-  EXPECT_LE(tp_test::stats_of(pool.get()).parks, 4 + rounds);
+  EXPECT_LE(tp_test::stats_of(pool.get()).parks, 4 + rounds + rounds / 100);
 }
 
 TEST(NoLostWakeups, ALoneJobWhileTheOnlyAwakeWorkerIsBusyStillWakesASleeper) {
