@@ -124,11 +124,10 @@ std::size_t Lanes::pop(Job *out, std::size_t max, std::size_t home, bool gather)
       if (held == 1) {
         most = 1;  // a lone job (a round trip): no one to wait for
       } else {
-        for (unsigned round = 0, stalled = 0;
-             held < max && round < kGatherRounds && stalled < kStallRounds; ++round) {
-          cpu_pause();
+        for (unsigned round = 0; held < max && round < kGatherRounds; round += kGatherLookRounds) {
+          for (unsigned pause = 0; pause < kGatherLookRounds; ++pause) cpu_pause();
           const std::size_t now = lane.ring.read_available();
-          stalled = now == held ? stalled + 1 : 0;
+          if (now == held) break;  // no new job since the last look: the producer stopped
           held = now;
         }
       }
