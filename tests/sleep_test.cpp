@@ -89,18 +89,19 @@ TEST(NoThunderingHerd, EachSubmissionWakesAtMostOneWorker) {
   // still sees work, and it counts a peer's take from the injector as work while the take is under
   // way (Worker::carrying()), even a take that finds nothing. The margin is for such a hand-on,
   // and for a second look (below) that a loaded machine delays past the pause made for it.
-  PoolPtr pool = make_pool(4, 0);
+  constexpr std::size_t kWorkers = 4;
+  PoolPtr pool = make_pool(kWorkers, 0);
   Watchdog watchdog("single jobs into a parked pool", 60s,
                     [&] { return tp_test::describe_workers(pool.get()); });
-  while (tp_test::stats_of(pool.get()).parks < 4) std::this_thread::yield();  // all asleep
+  while (tp_test::stats_of(pool.get()).parks < kWorkers) std::this_thread::yield();  // asleep
   // Those that parked while others were awake look once more a millisecond later (sleep.md, "Light
   // pushes"): let that pass, so that no such look takes a job meant for a woken worker.
   std::this_thread::sleep_for(20ms);
   Ping ping;
   const std::size_t rounds = scaled(2000);
   for (std::size_t round = 0; round < rounds; ++round) {
-    tp_pool_stats before[4];
-    for (std::size_t worker = 0; worker < 4; ++worker) {
+    tp_pool_stats before[kWorkers];
+    for (std::size_t worker = 0; worker < kWorkers; ++worker) {
       before[worker] = tp_test::stats_of(pool.get(), worker);
     }
     ASSERT_EQ(tp_pool_execute(
@@ -110,7 +111,7 @@ TEST(NoThunderingHerd, EachSubmissionWakesAtMostOneWorker) {
     // The worker that ran it is the one whose count of jobs went up (once the job has returned):
     // wait for it to park again.
     while (tp_test::stats_of(pool.get()).executed != round + 1) std::this_thread::yield();
-    for (std::size_t worker = 0; worker < 4; ++worker) {
+    for (std::size_t worker = 0; worker < kWorkers; ++worker) {
       const tp_pool_stats now = tp_test::stats_of(pool.get(), worker);
       if (now.executed == before[worker].executed) continue;
       while (tp_test::stats_of(pool.get(), worker).parks == before[worker].parks) {
@@ -119,7 +120,7 @@ TEST(NoThunderingHerd, EachSubmissionWakesAtMostOneWorker) {
     }
   }
   ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
-  EXPECT_LE(tp_test::stats_of(pool.get()).parks, 4 + rounds + rounds / 100);
+  EXPECT_LE(tp_test::stats_of(pool.get()).parks, kWorkers + rounds + rounds / 100);
 }
 
 TEST(NoLostWakeups, ALoneJobWhileTheOnlyAwakeWorkerIsBusyStillWakesASleeper) {
