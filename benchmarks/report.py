@@ -20,6 +20,9 @@ alternates between runs) with the earlier one, as the peer `tp@base` (same bench
 LD_LIBRARY_PATH). Its paired ratio is the before/after comparison of a change to the library, each
 pair measured within seconds (above 1, the change made tp faster). The same binary, so that the
 comparison is not blurred by where the compiler happened to place the benchmark's own loops.
+
+A program run that takes longer than --run-timeout seconds (300) is killed and run again, and
+results.md lists it; a second hang in a row ends the report with an error.
 """
 
 import argparse
@@ -75,7 +78,31 @@ def parse(results, samples, suffix=""):
         samples.setdefault((group, peer), {"unit": unit, "values": []})["values"].append(value)
 
 
+# Each program run is killed if it takes longer than this (--run-timeout), then run once more; a
+# second hang ends the report with an error. One run of every group takes about a minute on 2 cores.
+# Why: a round trip's waiter (std::atomic::wait in peers_bench's Flag) was seen asleep in the kernel
+# on a flag that read set, 3 times in about 750 runs of A_trivial/B_cpu_bound on this project's
+# VM (libstdc++ 12; tp's workers parked, the job run); attaching a debugger let it finish. Without a
+# limit such a run stalls a report, or CI's bench-quick, for good.
+run_timeout_s = 300
+hung_runs = []  # "program (filter)" for each run that was killed, for results.md
+
+
 def run_binary(binary, quick, benchmark_filter=None, library=None):
+    for attempt in (1, 2):
+        try:
+            return run_binary_once(binary, quick, benchmark_filter, library)
+        except subprocess.TimeoutExpired:
+            what = "%s%s" % (os.path.basename(binary),
+                             " (%s)" % benchmark_filter if benchmark_filter else "")
+            hung_runs.append(what)
+            print("%s did not finish in %d s: killed%s" % (
+                what, run_timeout_s, ", running it again" if attempt == 1 else ""),
+                file=sys.stderr, flush=True)
+    sys.exit("report.py: %s hung twice in a row; no report written" % what)
+
+
+def run_binary_once(binary, quick, benchmark_filter, library):
     command = [binary, "--benchmark_format=json"]
     env = dict(os.environ)
     if benchmark_filter:
@@ -84,7 +111,8 @@ def run_binary(binary, quick, benchmark_filter=None, library=None):
         env["LD_LIBRARY_PATH"] = os.path.abspath(library)
     if quick:
         command += ["--quick", "--benchmark_min_time=0.05"]
-    output = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
+    output = subprocess.run(command, check=True, capture_output=True, text=True, env=env,
+                            timeout=run_timeout_s).stdout
     return json.loads(output)
 
 
@@ -234,7 +262,8 @@ def describe(context, runs, quick):
         "- Ratio to tp: the peer's median over tp's median. Paired ratio: the median over runs of the "
         "peer's result over tp's in the same run (robust to the machine's speed drifting between "
         "runs). Above 1, tp is ahead.",
-    ])
+    ] + (["- Runs killed after %d s and run again: %s" % (run_timeout_s, ", ".join(hung_runs))]
+         if hung_runs else []))
 
 
 SCALING_GROUPS = ["C_burst", "D_throughput_1p", "E_fib", "H_parallel_for", "I_skynet"]
@@ -330,6 +359,7 @@ def scaling_report(times, counts, out, command, pin_none):
 
 
 def main():
+    global run_timeout_s
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", required=True)
@@ -345,7 +375,10 @@ def main():
                         "at each, speedup curves in OUT/scaling.{md,svg}")
     parser.add_argument("--pin-none", action="store_true",
                         help="with --scaling: tp's workers unpinned (oversubscribed runs)")
+    parser.add_argument("--run-timeout", type=int, default=run_timeout_s,
+                        help="seconds one program run may take before it is killed and run again")
     args = parser.parse_args()
+    run_timeout_s = args.run_timeout
     if args.scaling:
         counts = [int(c) for c in args.scaling.split(",")]
         runs = args.runs or 3
