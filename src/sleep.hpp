@@ -81,6 +81,16 @@ class Sleep {
     if (should_wake(state)) wake(1);
   }
 
+  // A worker that has just run the second of two long jobs from outside in a row, whose submitter
+  // sleeps while each runs (Worker::run_lone()): if this worker is the only one awake, wakes
+  // another (counted searching, as any woken worker), so that the submitter's next wake-up lands on
+  // a core that is running rather than one that halted (sleep.md, "Company for a sleeping
+  // submitter"). Only ever an extra wake-up: no rule of the protocol relies on it.
+  void keep_company() noexcept {
+    const std::uint64_t state = state_.load(std::memory_order_seq_cst);
+    if (unparked(state) == 1 && should_wake(state)) wake(1);
+  }
+
   // The worker found no work in its own deque and starts looking elsewhere, unless half the
   // workers (at least one) search already: then false, and nothing changed (tokio's cap: more
   // searchers find no more work, they only read every deque's lines and take them from their

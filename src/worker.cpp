@@ -295,6 +295,7 @@ void Worker::main() noexcept {
   pool_.worker_started();
 
   for (;;) {
+    took_lone_ = false;  // (a take inside a wait may have set it)
     Job job = take_before_normal();
     if (!job) job = pop_own();
     if (!job) job = look_for_work();
@@ -303,7 +304,11 @@ void Worker::main() noexcept {
       continue;            // woken up: the waker counted us as searching
     }
     stop_searching();
-    run(job);
+    if (took_lone_) [[unlikely]] {
+      run_lone(job);
+    } else {
+      run(job);
+    }
   }
 
   exiting_ = true;
@@ -404,8 +409,32 @@ Job Worker::take_from_lanes(std::size_t home, Take take) noexcept {
   if (count == 0) return Job{};
   stats_.from_injector.add(count);
   note_injector_take(count);
+  took_lone_ = count == 1;
   spill(taken + 1, count - 1);
   return taken[0];
+}
+
+void Worker::run_lone(Job job) noexcept {
+  using Clock = Deadline::Clock;
+  const bool after_long_one = last_long_lone_end_ != Clock::time_point{};
+  if (!after_long_one && ++lone_jobs_untimed_ < kLoneJobTimedEvery) {
+    run(job);
+    return;
+  }
+  lone_jobs_untimed_ = 0;
+  const Clock::time_point start = Clock::now();
+  run(job);
+  const Clock::time_point end = Clock::now();
+  const auto ns = [](Clock::duration d) {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+  };
+  const std::uint64_t took = ns(end - start);
+  const bool long_one = took >= kCompanyFromNs && took <= kCompanyUpToNs;
+  if (long_one && after_long_one && ns(start - last_long_lone_end_) <= kCompanyWithinNs) {
+    sleep_.keep_company();
+  }
+  last_long_lone_end_ = long_one ? end : Clock::time_point{};
 }
 
 Job Worker::take_from_shards(std::size_t home, Take take) noexcept {

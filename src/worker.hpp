@@ -51,6 +51,19 @@ inline constexpr std::uint32_t kInjectorInterval = 61;
 // in well under a microsecond; a millisecond is a wide margin and costs an idle worker one wake-up.
 inline constexpr std::uint64_t kLightPushRecheckNs = 1'000'000;
 
+// Company for a sleeping submitter (sleep.md): a job that a worker took alone from a submission
+// lane, as a round trip's job comes, and that ran kCompanyFromNs or longer (up to kCompanyUpToNs:
+// beyond, the submitter's wake-up onto a halted core is a small part of its wait) outlasted its
+// submitter's spin, which then sleeps in the kernel. Two such jobs, the second starting within
+// kCompanyWithinNs of the first one's end, make a pattern: the worker that ran the second, if it is
+// the only one awake, wakes another to keep the submitter's core from halting.
+inline constexpr std::uint64_t kCompanyFromNs = 3'000;
+inline constexpr std::uint64_t kCompanyUpToNs = 200'000;
+inline constexpr std::uint64_t kCompanyWithinNs = 50'000;
+// Reading the clock twice costs about 60 ns here, a fifth of a no-op round trip: a worker times
+// one lone job in this many, and every lone job after a long one, for as long as they stay long.
+inline constexpr std::uint32_t kLoneJobTimedEvery = 64;
+
 // The worker the current thread is, if any (a thread is a worker of at most one pool). Defined
 // here, constant-initialised, so that the hot paths (every join and spawn asks) read it inline.
 // initial-exec: a direct read at a fixed offset from the thread pointer instead of a
@@ -322,6 +335,9 @@ class alignas(kCacheLine) Worker {
   // No longer searching (a no-op if it was not): it found a job, or its wait ended. If it was the
   // last searcher and more work is visible, another worker takes over the search.
   void stop_searching() noexcept;
+  // run() for a job that came alone out of a lane, timed now and then (kLoneJobTimedEvery): the
+  // second long one in a row wakes a sleeper to keep its submitter company (kCompanyFromNs).
+  void run_lone(Job job) noexcept;
   void report_finished() noexcept;
 
   // Accounting for jobs this worker's jobs spawn, before they become visible. A job that finished
@@ -380,6 +396,12 @@ class alignas(kCacheLine) Worker {
   // Owner only: own-deque turns (pop_own() calls) before the next look at the injector.
   std::uint32_t own_turns_left_ = kInjectorInterval;
   bool took_along_ = false;  // owner only: spill() moved injector jobs onto the deque
+  // Owner only: the job the main loop is about to run came alone out of a lane (run_lone()).
+  bool took_lone_ = false;
+  // Owner only, for run_lone(): when the last timed lone job ended if it was long, else the epoch;
+  // and the lone jobs run untimed since the last timed one.
+  Deadline::Clock::time_point last_long_lone_end_{};
+  std::uint32_t lone_jobs_untimed_ = 0;
   // Owner writes, any thread reads: take_from_injector() is under way (carrying()).
   std::atomic<bool> carrying_{false};
   // Owner only: the looks for a job this worker made while low jobs waited without a break, since
