@@ -4,6 +4,7 @@
 // and by kind. A count, not a time: the same on any machine, and what predicts how a path
 // behaves on many cores.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -108,6 +109,54 @@ void hold(void *arg) {
 void hold_all(tp_pool *pool, Hold &h, int workers) {
   for (int w = 0; w < workers; ++w) tp_pool_execute(pool, hold, &h);
   while (h.held.load() < workers) std::this_thread::yield();
+}
+
+// ---- a park/wake storm: the sleep lock ----
+void busy_5us(void *) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(5);
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
+// Rounds of one short job per worker from outside, then a wait until the pool is idle, into
+// workers that park as soon as they find nothing (spin_limit 0, unpinned): every round wakes the
+// workers and every worker parks again, the most traffic the sleep lock can get per job.
+void sleep_lock_storm(std::size_t workers) {
+  tp_pool_options options;
+  tp_pool_options_init(&options);
+  options.workers = workers;
+  options.spin_limit = 0;
+  options.pin = TP_PIN_NONE;
+  tp_pool *pool = nullptr;
+  if (tp_pool_create_with(&options, &pool) != TP_OK) std::exit(1);
+  tp_pool_stats before{}, after{};
+  before.size = after.size = sizeof before;
+  constexpr int kRounds = 2000;
+  tp_pool_get_stats(pool, &before);
+  const Counts writes_before = snapshot();
+  tp::detail::LockCounts &lock_counts = tp::detail::sleep_lock_counts;
+  const std::uint64_t contended_before = lock_counts.contended.load();
+  const std::uint64_t held_before = lock_counts.held_ns.load();
+  for (int round = 0; round < kRounds; ++round) {
+    for (std::size_t i = 0; i < workers; ++i) tp_pool_execute(pool, busy_5us, nullptr);
+    tp_pool_wait_idle(pool);
+    std::this_thread::sleep_for(std::chrono::microseconds(100));  // for every worker to park
+  }
+  const std::uint64_t contended = lock_counts.contended.load() - contended_before;
+  const std::uint64_t held_ns = lock_counts.held_ns.load() - held_before;
+  const Counts writes_after = snapshot();
+  tp_pool_get_stats(pool, &after);
+  const auto lock = static_cast<std::size_t>(SharedLine::sleep_lock);
+  const std::uint64_t takes = writes_after.by_line[lock] - writes_before.by_line[lock];
+  const std::uint64_t parks = after.parks - before.parks;
+  const std::uint64_t jobs = static_cast<std::uint64_t>(kRounds) * workers;
+  const auto per = [](std::uint64_t n, std::uint64_t d) {
+    return static_cast<double>(n) / static_cast<double>(d ? d : 1);
+  };
+  std::printf("| %zu | %.2f | %.2f | %.2f | %.1f%% | %.0f ns |\n", workers, per(parks, jobs),
+              per(takes, jobs), per(takes, parks), 100.0 * per(contended, takes),
+              per(held_ns, takes));
+  tp_pool_destroy(pool);
 }
 
 }  // namespace
@@ -219,5 +268,11 @@ int main() {
     tp_pool_wait_idle(pool);
     tp_pool_destroy(pool);
   }
+  std::printf(
+      "\nThe sleep lock in a park/wake storm (rounds of one 5 us job per worker from outside, "
+      "then wait_idle and 100 us for the workers to park; spin_limit 0, unpinned):\n\n"
+      "| workers | parks per job | sleep-lock takes per job | takes per park | "
+      "takes that found it held | held per take |\n|---|---|---|---|---|---|\n");
+  for (std::size_t workers : {2, 4, 8, 16}) sleep_lock_storm(workers);
   return 0;
 }

@@ -14,8 +14,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 
 namespace tp::detail {
 
@@ -57,5 +59,46 @@ inline void count_shared_write(SharedLine line, std::uint64_t writes = 1) noexce
                                                                   std::memory_order_relaxed);
   }
 }
+
+// How a lock on the pool's shared paths is used (the sleep lock): in a counting build, the
+// acquisitions that found it held by another thread, and the nanoseconds it was held in all
+// (each hold includes one clock read, about 30 ns here). Whether such a lock is a bottleneck on
+// many cores follows from these and the acquisitions per job (SharedLine::sleep_lock).
+struct LockCounts {
+  std::atomic<std::uint64_t> contended{0};
+  std::atomic<std::uint64_t> held_ns{0};
+};
+inline LockCounts sleep_lock_counts;
+
+// std::mutex, counted into `counts` in a counting build; exactly std::mutex's work otherwise.
+template <LockCounts &counts>
+class CountedMutex {
+ public:
+  void lock() {
+    if constexpr (kCountSharedWrites) {
+      if (!mutex_.try_lock()) {
+        counts.contended.fetch_add(1, std::memory_order_relaxed);
+        mutex_.lock();
+      }
+      locked_at_ = std::chrono::steady_clock::now();
+    } else {
+      mutex_.lock();
+    }
+  }
+  void unlock() {
+    if constexpr (kCountSharedWrites) {
+      const auto held = std::chrono::steady_clock::now() - locked_at_;
+      counts.held_ns.fetch_add(
+          static_cast<std::uint64_t>(
+              std::chrono::duration_cast<std::chrono::nanoseconds>(held).count()),
+          std::memory_order_relaxed);
+    }
+    mutex_.unlock();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::chrono::steady_clock::time_point locked_at_{};  // guarded by mutex_ (counting builds only)
+};
 
 }  // namespace tp::detail

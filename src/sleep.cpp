@@ -56,8 +56,7 @@ void Sleep::wake(unsigned sleepers) noexcept {
   std::uint32_t chosen[kMostAtOnce];
   unsigned woken = 0;
   {
-    count_shared_write(SharedLine::sleep_lock);
-    std::lock_guard lock(mutex_);
+    const std::unique_lock lock = lock_sleepers();
     // Re-check under the lock: another notifier may have woken a worker meanwhile, and
     // unparked < workers_ implies a sleeper is listed only while we hold the lock.
     if (!should_wake(state_.load(std::memory_order_seq_cst))) return;
@@ -107,9 +106,8 @@ Sleep::ParkTicket Sleep::prepare_park(std::size_t worker, bool searching_now) no
   assert(worker < workers_);
   std::uint64_t before;
   {
-    count_shared_write(SharedLine::sleep_lock);
     count_shared_write(SharedLine::sleep_state);
-    std::lock_guard lock(mutex_);
+    const std::unique_lock lock = lock_sleepers();
     // Checked under the lock that stop_all() takes: a worker either sees stopping_ here, or is
     // listed by the time stop_all() looks, and is woken by it.
     if (stopping_) return ParkTicket{true, false, false};
@@ -125,8 +123,7 @@ Sleep::ParkTicket Sleep::prepare_park(std::size_t worker, bool searching_now) no
 
 bool Sleep::unpark_self(std::size_t worker) noexcept {
   assert(worker < workers_);
-  count_shared_write(SharedLine::sleep_lock);
-  std::lock_guard lock(mutex_);
+  const std::unique_lock lock = lock_sleepers();
   // The same condition as wake()'s, read under the same lock: where notify_work() would wake
   // nobody, a searcher finds the work, and the caller sleeps as it would have.
   if (!should_wake(state_.load(std::memory_order_seq_cst))) return false;
@@ -152,7 +149,6 @@ bool Sleep::register_waiting(std::size_t worker, const void *latch, bool searchi
   assert(!stopping_ && "the pool stops only once no job is left, and a waiter is inside one");
   // The same seq_cst RMW as a parking searcher's: the first half of the Dekker pair with
   // notify_work()/notify_pushed() that the caller's re-check of the queues completes.
-  count_shared_write(SharedLine::sleep_lock);  // (taken by prepare_wait())
   count_shared_write(SharedLine::sleep_state);
   [[maybe_unused]] const std::uint64_t before =
       state_.fetch_sub(kUnparkedOne + (searching ? kSearchingOne : 0), std::memory_order_seq_cst);
@@ -163,8 +159,7 @@ bool Sleep::register_waiting(std::size_t worker, const void *latch, bool searchi
 }
 
 void Sleep::wake_waiters_of(const void *latch) noexcept {
-  count_shared_write(SharedLine::sleep_lock);
-  std::lock_guard lock(mutex_);
+  const std::unique_lock lock = lock_sleepers();
   // Every worker still listed as waiting for this latch. One that a notify_work() took first is
   // awake already and will see the latch open by itself. Notified under the lock: few waiters, and
   // this is not a hot path (only a latch that a worker went to sleep on gets here).
@@ -228,8 +223,7 @@ Sleep::Wake Sleep::wait_at_most(std::size_t worker, Deadline until) noexcept {
 }
 
 bool Sleep::withdraw_waiting(std::size_t worker) noexcept {
-  count_shared_write(SharedLine::sleep_lock);
-  std::lock_guard lock(mutex_);
+  const std::unique_lock lock = lock_sleepers();
   // Every waker takes a sleeper off its list, and clears waiting_on, under this lock before it
   // sets the token: still listed means nobody chose us, and nobody can once we are off.
   Parker &parker = parkers_[worker];
@@ -248,7 +242,7 @@ bool Sleep::withdraw_waiting(std::size_t worker) noexcept {
 }
 
 void Sleep::stop_all() noexcept {
-  std::lock_guard lock(mutex_);
+  const std::unique_lock lock = lock_sleepers();
   stopping_ = true;
   assert(waiting_.empty() && "stop_all() while a job waits");
   while (!parked_.empty()) {

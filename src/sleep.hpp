@@ -15,6 +15,7 @@
 #include "deadline.hpp"
 #include "deque.hpp"  // kCacheLine
 #include "pause.hpp"
+#include "shared_writes.hpp"
 
 namespace tp::detail {
 
@@ -134,7 +135,7 @@ class Sleep {
   template <class Opened>
   bool prepare_wait(std::size_t worker, const void *latch, bool searching, Opened opened,
                     bool &others_awake) {
-    std::lock_guard lock(mutex_);
+    const std::unique_lock lock = lock_sleepers();
     if (opened()) return false;
     others_awake = register_waiting(worker, latch, searching);
     return true;
@@ -172,6 +173,15 @@ class Sleep {
   static std::uint64_t searching(std::uint64_t state) noexcept { return state & 0xffffffffu; }
   static std::uint64_t unparked(std::uint64_t state) noexcept { return state >> 32; }
 
+  // Takes mutex_, which every park and every wake-up takes once (never a job on its way in or out
+  // of a busy pool), counted as a pool-wide write (and, in a counting build, how long it is held
+  // and whether another thread held it: sleep_lock_counts).
+  using SleepMutex = CountedMutex<sleep_lock_counts>;
+  std::unique_lock<SleepMutex> lock_sleepers() noexcept {
+    count_shared_write(SharedLine::sleep_lock);
+    return std::unique_lock(mutex_);
+  }
+
   bool should_wake(std::uint64_t state) const noexcept {
     return searching(state) == 0 && unparked(state) < workers_;
   }
@@ -203,7 +213,7 @@ class Sleep {
 
   const std::uint64_t workers_;
   alignas(kCacheLine) std::atomic<std::uint64_t> state_;
-  alignas(kCacheLine) std::mutex mutex_;
+  alignas(kCacheLine) SleepMutex mutex_;
   // Guarded by mutex_; capacity reserved for every worker: never allocate. Idle sleepers are
   // woken for work first (LIFO: the most recently parked has the warmest cache); waiting sleepers
   // only when no idle one is left, since their latch may open any moment.
