@@ -65,8 +65,9 @@ inline void count_shared_write(SharedLine line, std::uint64_t writes = 1) noexce
 // (each hold includes one clock read, about 30 ns here). Whether such a lock is a bottleneck on
 // many cores follows from these and the acquisitions per job (SharedLine::sleep_lock).
 struct LockCounts {
-  std::atomic<std::uint64_t> contended{0};
-  std::atomic<std::uint64_t> held_ns{0};
+  // Each on its own line, so that the count of the waiting threads does not slow the holder's.
+  alignas(64) std::atomic<std::uint64_t> contended{0};
+  alignas(64) std::atomic<std::uint64_t> held_ns{0};
 };
 inline LockCounts sleep_lock_counts;
 
@@ -88,12 +89,14 @@ class CountedMutex {
   void unlock() {
     if constexpr (kCountSharedWrites) {
       const auto held = std::chrono::steady_clock::now() - locked_at_;
+      mutex_.unlock();  // the count added after: not part of the hold
       counts.held_ns.fetch_add(
           static_cast<std::uint64_t>(
               std::chrono::duration_cast<std::chrono::nanoseconds>(held).count()),
           std::memory_order_relaxed);
+    } else {
+      mutex_.unlock();
     }
-    mutex_.unlock();
   }
 
  private:

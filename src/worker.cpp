@@ -409,7 +409,9 @@ Job Worker::take_from_lanes(std::size_t home, Take take) noexcept {
   if (count == 0) return Job{};
   stats_.from_injector.add(count);
   note_injector_take(count);
-  took_lone_ = count == 1;
+  // One job where up to a refill could have come: the lane held it alone, as a round trip's does
+  // (a take of one at a time, the own-deque turns' look, says nothing about the lane).
+  took_lone_ = count == 1 && take != Take::one;
   spill(taken + 1, count - 1);
   return taken[0];
 }

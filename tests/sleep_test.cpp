@@ -93,9 +93,10 @@ TEST(NoThunderingHerd, EachSubmissionWakesAtMostOneWorker) {
   // still sees work, and it counts a peer's take from the injector as work while the take is under
   // way (Worker::carrying()), even a take that finds nothing. The margin is for such a hand-on,
   // and for a second look (below) that a loaded machine delays past the pause made for it.
-  // The job tells us it ran through a flag we spin on, not a semaphore: a release that enters the
-  // kernel to wake us makes a no-op job take microseconds, and two such lone jobs in a row bring a
-  // sleeper along to keep their submitter company (sleep.md), one more park.
+  // The job tells us it ran through a flag we spin on, not a semaphore (a release that enters the
+  // kernel makes a no-op job take microseconds), and each job comes 200 us after the last one's
+  // runner parked: two long lone jobs in a row (sleep.md, "Company for a sleeping submitter"),
+  // which a loaded machine could make of any two, bring a sleeper along, one more park per job.
   constexpr std::size_t kWorkers = 4;
   PoolPtr pool = make_pool(kWorkers, 0);
   Watchdog watchdog("single jobs into a parked pool", 60s,
@@ -124,6 +125,7 @@ TEST(NoThunderingHerd, EachSubmissionWakesAtMostOneWorker) {
         std::this_thread::yield();
       }
     }
+    std::this_thread::sleep_for(200us);  // more than kCompanyWithinNs (50 us)
   }
   ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
   EXPECT_LE(tp_test::stats_of(pool.get()).parks, kWorkers + rounds + rounds / 100);
@@ -131,37 +133,77 @@ TEST(NoThunderingHerd, EachSubmissionWakesAtMostOneWorker) {
 
 TEST(Company, LongJobsFromOutsideInARowWakeASleeperToKeepTheirSubmitterCompany) {
   // Round trips of 20 us jobs from outside, one right after the other, into a pool of two: the
-  // worker that runs one finds the next while it spins, so without company the other sleeps
-  // throughout (its parks stay where they were, but for a round whose submitter was preempted for
-  // longer than the runner's spin). With company (sleep.md), the runner, the only one awake after
-  // the second long job in a row, wakes the sleeper, which finds nothing and parks again after its
-  // spin, to be woken again by a later job: its parks go up with the rounds (about 50 in 1,000
-  // rounds here, 25-32 under ThreadSanitizer; none without company).
-  PoolPtr pool = make_pool(2);
+  // worker that runs them finds the next while it spins, and without company the other, the
+  // spare, sleeps throughout. (On a loaded machine the runner may park while the submitter is
+  // preempted; the next job then wakes the runner again, the last to park.) With company
+  // (sleep.md), the runner, the only one awake after the second long job in a row, wakes the
+  // spare, which finds nothing and parks again after its spin, to be woken by a later job: the
+  // spare's parks go up with the rounds (10 within 280-420 rounds here; 25-32 parks in 1,000
+  // rounds under ThreadSanitizer; without company the test fails, 20 runs of 20).
+  constexpr std::size_t kWorkers = 2;
+  PoolPtr pool = make_pool(kWorkers);
   Watchdog watchdog("long jobs from outside, back to back", 60s,
                     [&] { return tp_test::describe_workers(pool.get()); });
-  while (tp_test::stats_of(pool.get()).parks < 2) std::this_thread::yield();  // both asleep
+  while (tp_test::stats_of(pool.get()).parks < kWorkers) std::this_thread::yield();  // asleep
   std::this_thread::sleep_for(20ms);  // and their second looks spent (sleep.md, "Light pushes")
-  const std::uint64_t parks_before = tp_test::stats_of(pool.get()).parks;
-  std::atomic<bool> ran{false};
+  tp_pool_stats before[kWorkers];
+  for (std::size_t worker = 0; worker < kWorkers; ++worker) {
+    before[worker] = tp_test::stats_of(pool.get(), worker);
+  }
+  struct Since {
+    std::uint64_t executed, parks;
+  };
+  const auto spare = [&] {  // the worker that ran fewer of the jobs: what it did since `before`
+    tp_pool_stats now[kWorkers];
+    for (std::size_t worker = 0; worker < kWorkers; ++worker) {
+      now[worker] = tp_test::stats_of(pool.get(), worker);
+    }
+    const std::size_t w =
+        now[0].executed - before[0].executed <= now[1].executed - before[1].executed ? 0 : 1;
+    return Since{now[w].executed - before[w].executed, now[w].parks - before[w].parks};
+  };
+  using Clock = std::chrono::steady_clock;
+  struct Trip {
+    std::atomic<bool> ran{false};
+    Clock::time_point start, end;  // written by the job before `ran`
+  } trip;
+  Clock::time_point last_end{};
+  // Rounds whose job and the one before both ran 3-200 us, the second starting within 50 us of
+  // the first one's end: what company waits for. A machine too loaded to give many such rounds
+  // (jobs preempted past 200 us, a submitter preempted between them) cannot show it.
+  std::size_t in_a_row = 0, rounds = 0;
+  bool last_long = false;
   constexpr std::uint64_t kParks = 10;
-  const auto parks = [&] { return tp_test::stats_of(pool.get()).parks - parks_before; };
-  for (std::size_t round = 0; round < 20000 && parks() < kParks; ++round) {
-    ran.store(false, std::memory_order_relaxed);
+  for (; rounds < 3000 && spare().parks < kParks; ++rounds) {
+    trip.ran.store(false, std::memory_order_relaxed);
     ASSERT_EQ(tp_pool_execute(
                   pool.get(),
                   [](void *arg) {
-                    const auto until = std::chrono::steady_clock::now() + 20us;
-                    while (std::chrono::steady_clock::now() < until) {
+                    auto *t = static_cast<Trip *>(arg);
+                    t->start = Clock::now();
+                    while (Clock::now() < t->start + 20us) {
                     }
-                    set_flag(arg);
+                    t->end = Clock::now();
+                    t->ran.store(true, std::memory_order_release);
                   },
-                  &ran),
+                  &trip),
               TP_OK);
-    while (!ran.load(std::memory_order_acquire)) std::this_thread::yield();
+    while (!trip.ran.load(std::memory_order_acquire)) std::this_thread::yield();
+    const bool long_one = trip.end - trip.start >= 3us && trip.end - trip.start <= 200us;
+    if (long_one && last_long && trip.start - last_end <= 50us) ++in_a_row;
+    last_long = long_one;
+    last_end = trip.end;
   }
   ASSERT_EQ(tp_pool_wait_idle(pool.get()), TP_OK);
-  EXPECT_GE(parks(), kParks);
+  // Without company the spare runs none of the jobs (0 of 3,000 in 6 runs here). A spare that
+  // ran more than 1% was awake, both workers taking jobs, as a loaded machine has them (3-30%
+  // with one or two processes spinning beside the test): nobody slept to keep company.
+  const Since done = spare();
+  if (done.parks < kParks && (in_a_row < rounds * 9 / 10 || done.executed > rounds / 100)) {
+    GTEST_SKIP() << "too loaded to show company: " << in_a_row << " of " << rounds
+                 << " rounds followed a long job within 50 us, the spare ran " << done.executed;
+  }
+  EXPECT_GE(done.parks, kParks) << in_a_row << " of " << rounds << " rounds in a row";
 }
 
 TEST(NoLostWakeups, ALoneJobWhileTheOnlyAwakeWorkerIsBusyStillWakesASleeper) {
