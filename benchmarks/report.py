@@ -22,7 +22,8 @@ pair measured within seconds (above 1, the change made tp faster). The same bina
 comparison is not blurred by where the compiler happened to place the benchmark's own loops.
 
 A program run that takes longer than --run-timeout seconds (300) is killed and run again, and
-results.md lists it; a second hang in a row ends the report with an error.
+results.md lists it (a scaling run says so on stderr only); a second hang in a row skips a peer's
+program, or ends the report with an error if it is peers_bench.
 """
 
 import argparse
@@ -88,18 +89,22 @@ run_timeout_s = 300
 hung_runs = []  # "program (filter)" for each run that was killed, for results.md
 
 
+class Hung(Exception):
+    """A program hung twice in a row: a peer's program is then skipped, peers_bench ends the
+    report."""
+
+
 def run_binary(binary, quick, benchmark_filter=None, library=None):
+    what = "%s%s" % (os.path.basename(binary), " (%s)" % benchmark_filter if benchmark_filter else "")
     for attempt in (1, 2):
         try:
             return run_binary_once(binary, quick, benchmark_filter, library)
         except subprocess.TimeoutExpired:
-            what = "%s%s" % (os.path.basename(binary),
-                             " (%s)" % benchmark_filter if benchmark_filter else "")
             hung_runs.append(what)
             print("%s did not finish in %d s: killed%s" % (
                 what, run_timeout_s, ", running it again" if attempt == 1 else ""),
                 file=sys.stderr, flush=True)
-    sys.exit("report.py: %s hung twice in a row; no report written" % what)
+    raise Hung("%s hung twice in a row" % what)
 
 
 def run_binary_once(binary, quick, benchmark_filter, library):
@@ -135,7 +140,7 @@ def run(binary, runs, quick, peers=()):
         for peer in list(usable):
             try:
                 parse(run_binary(peer, quick), samples)
-            except (subprocess.CalledProcessError, ValueError, KeyError) as error:
+            except (subprocess.CalledProcessError, ValueError, KeyError, Hung) as error:
                 print("peer %s failed (%s): skipped" % (peer, error), file=sys.stderr)
                 usable.remove(peer)
     return samples, context
@@ -292,7 +297,7 @@ def run_scaling(binary, peers, counts, runs, quick, pin_none):
                 if os.access(peer, os.X_OK):
                     try:
                         parse(run_binary(peer, quick), samples)
-                    except (subprocess.CalledProcessError, ValueError, KeyError) as error:
+                    except (subprocess.CalledProcessError, ValueError, KeyError, Hung) as error:
                         print("peer %s failed (%s)" % (peer, error), file=sys.stderr)
             for (group, peer), entry in samples.items():
                 if group in SCALING_GROUPS and peer in SCALING_PEERS:
@@ -419,4 +424,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except Hung as error:
+        sys.exit("report.py: %s; no report written" % error)
