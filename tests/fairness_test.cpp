@@ -20,6 +20,7 @@ namespace {
 using namespace std::chrono_literals;
 using tp_test::make_pool;
 using tp_test::PoolPtr;
+using tp_test::set_flag;
 using tp_test::Watchdog;
 
 // A poller: re-submits itself (into the pool or into a group) until `stop` is set.
@@ -38,8 +39,6 @@ void poll(void *arg) {
       p->group != nullptr ? tp_group_spawn(p->group, poll, p) : tp_pool_execute(p->pool, poll, p);
   if (status != TP_OK) std::abort();
 }
-
-void set_flag(void *arg) { static_cast<std::atomic<bool> *>(arg)->store(true); }
 
 void wait_until_polling(const Poller &poller) {
   while (poller.polls.load() < 1000) std::this_thread::yield();

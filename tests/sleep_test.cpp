@@ -23,6 +23,7 @@ using tp_test::increment;
 using tp_test::make_pool;
 using tp_test::PoolPtr;
 using tp_test::scaled;
+using tp_test::set_flag;
 using tp_test::Watchdog;
 
 // ---- no lost wake-ups ----
@@ -30,10 +31,6 @@ using tp_test::Watchdog;
 struct Ping {
   std::binary_semaphore done{0};
 };
-
-void set_flag(void *arg) {
-  static_cast<std::atomic<bool> *>(arg)->store(true, std::memory_order_release);
-}
 
 void park_then_submit_rounds(std::size_t workers, unsigned spin_limit, std::size_t rounds) {
   PoolPtr pool = make_pool(workers, spin_limit);

@@ -155,4 +155,7 @@ struct Gate {
 // A job that counts its runs: arg is a std::atomic<std::uint64_t>.
 inline void increment(void *arg) { static_cast<std::atomic<std::uint64_t> *>(arg)->fetch_add(1); }
 
+// A job that tells its submitter it ran: arg is a std::atomic<bool>, set to true.
+inline void set_flag(void *arg) { static_cast<std::atomic<bool> *>(arg)->store(true); }
+
 }  // namespace tp_test
